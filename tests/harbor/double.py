@@ -1,0 +1,988 @@
+"""A stateful Harbor API v2.0 double for tests (not shipped with the collection).
+
+It serves the endpoints the collection uses on 127.0.0.1 (a threaded http.server) and checks
+every request it receives and every response it sends against Harbor's published swagger
+(tests/harbor/swagger.py). A violation is answered with 400 (request) or 500 (response) and a
+message that says what is wrong, and it is recorded in ``double.violations`` so the tests that
+used the double fail (the fixture asserts the list is empty).
+
+Harbor behaviour it reproduces because the collection depends on it:
+* basic auth with the users and robot accounts it knows; anonymous access only where
+  Harbor allows it (health, ping, systeminfo); non-admins get 403 on admin APIs;
+* a ``sid`` session cookie is set on every response and a write that sends it back is
+  refused with 403, as Harbor's CSRF middleware does;
+* pagination with page/page_size (default 10, maximum 100 per the swagger), X-Total-Count
+  and a Link header with rel="prev"/rel="next";
+* 409 on duplicates, 412 when a project that still has repositories is deleted, 400 on
+  passwords that break Harbor's rule or equal the old one;
+* projects addressed by name or id with X-Is-Resource-Name;
+* robot names stored and returned with the configured prefix (``robot$``; project robots
+  as ``robot$<project>+<name>``), secrets returned only by create and refresh;
+* a GC that goes Pending -> Running -> Success (or Error, leaving Harbor read-only when
+  told to) over successive polls.
+
+Fault injection: ``double.inject(method, path_regex, status, times=1)`` answers the next
+``times`` matching requests with ``status`` (after the request passed validation).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import re
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from .swagger import Swagger, SwaggerViolation
+
+API = "/api/v2.0"
+ROLE_NAMES = {1: "projectAdmin", 2: "developer", 3: "guest", 4: "maintainer", 5: "limitedGuest"}
+_PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def harbor_password_ok(password):
+    return (8 <= len(password) <= 128 and re.search(r"[A-Z]", password) is not None
+            and re.search(r"[a-z]", password) is not None and re.search(r"[0-9]", password) is not None)
+
+
+class HarborError(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class Reply:
+    def __init__(self, status=200, body=None, headers=None, text=None):
+        self.status = status
+        self.body = body
+        self.text = text
+        self.headers = dict(headers or {})
+
+
+class HarborDouble:
+    """State, dispatch and checks. ``start()`` binds a free 127.0.0.1 port."""
+
+    def __init__(self, admin_password="Harbor12345", swagger=None, version="v2.15.2"):
+        self.swagger = swagger or Swagger()
+        self.version = version
+        self.lock = threading.RLock()
+        self.violations = []
+        self.requests = []  # (method, path, status) of every request answered
+        self.faults = []
+        self.gc_steps = 2  # polls a GC stays Pending/Running before it finishes
+        self.gc_fails = False
+        self.health_status = "healthy"
+        self.server = None
+        self.thread = None
+        self._ids = {}
+        self.users = {}
+        self.projects = {}
+        self.quotas = {}
+        self.members = {}
+        self.repositories = {}
+        self.robots = {}
+        self.retentions = {}
+        self.usergroups = {}
+        self.gc_history = {}
+        self.gc_schedule = None
+        self.config = {"read_only": False, "robot_name_prefix": "robot$"}
+        admin = self._new_user("admin", admin_password, sysadmin=True, email="admin@example.com",
+                               realname="system admin")
+        self._new_project("library", public=True, owner=admin)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self):
+        double = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.double = double
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="harbor-double", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @property
+    def url(self):
+        host, port = self.server.server_address[:2]
+        return "http://%s:%d" % (host, port)
+
+    # -- test helpers ---------------------------------------------------------------------
+    def inject(self, method, path_regex, status, times=1, message=None):
+        with self.lock:
+            self.faults.append(dict(method=method.upper(), regex=re.compile(path_regex), status=status,
+                                    times=times, message=message or "injected fault"))
+
+    def add_repository(self, project_name, repository, artifacts=1):
+        with self.lock:
+            project = self._project_by_name(project_name)
+            repos = self.repositories.setdefault(project["project_id"], {})
+            repos[repository] = dict(id=self._next("repository"), name="%s/%s" % (project_name, repository),
+                                     project_id=project["project_id"], artifact_count=artifacts, pull_count=0,
+                                     creation_time=_now(), update_time=_now(), description="")
+            self.quotas[project["quota_id"]]["used"]["storage"] += 1024 * artifacts
+
+    def add_usergroup(self, name, group_type=2):
+        with self.lock:
+            gid = self._next("usergroup")
+            self.usergroups[gid] = dict(id=gid, group_name=name, group_type=group_type)
+            return gid
+
+    def project(self, name):
+        with self.lock:
+            for project in self.projects.values():
+                if project["name"] == name:
+                    return project
+        return None
+
+    def user(self, name):
+        with self.lock:
+            for user in self.users.values():
+                if user["username"] == name:
+                    return user
+        return None
+
+    def writes(self):
+        return [r for r in self.requests if r[0] in WRITE_METHODS]
+
+    # -- internals: ids and objects -------------------------------------------------------
+    def _next(self, kind):
+        self._ids[kind] = self._ids.get(kind, 0) + 1
+        return self._ids[kind]
+
+    def _new_user(self, username, password, sysadmin=False, email="", realname="", comment=""):
+        uid = self._next("user")
+        self.users[uid] = dict(user_id=uid, username=username, password=password, sysadmin_flag=sysadmin,
+                               email=email, realname=realname, comment=comment, creation_time=_now(),
+                               update_time=_now())
+        return self.users[uid]
+
+    def _new_project(self, name, public=False, owner=None, storage_limit=-1, metadata=None):
+        pid = self._next("project")
+        meta = dict(metadata or {})
+        meta["public"] = "true" if public else meta.get("public", "false")
+        quota_id = self._next("quota")
+        self.quotas[quota_id] = dict(id=quota_id, project_id=pid, hard={"storage": storage_limit},
+                                     used={"storage": 0}, creation_time=_now(), update_time=_now())
+        self.projects[pid] = dict(project_id=pid, name=name, owner_id=owner["user_id"], owner_name=owner["username"],
+                                  metadata=meta, creation_time=_now(), update_time=_now(), quota_id=quota_id)
+        mid = self._next("member")
+        self.members[pid] = {mid: dict(id=mid, project_id=pid, entity_id=owner["user_id"],
+                                       entity_name=owner["username"], entity_type="u", role_id=1)}
+        return self.projects[pid]
+
+    def _project_by_name(self, name):
+        project = self.project(name)
+        if project is None:
+            raise HarborError(404, "NOT_FOUND", "project %s not found" % name)
+        return project
+
+    def _project_ref(self, ref, headers):
+        by_name = str(headers.get("X-Is-Resource-Name", "false")).lower() == "true"
+        if not by_name and re.fullmatch(r"\d+", ref):
+            project = self.projects.get(int(ref))
+            if project is None:
+                raise HarborError(404, "NOT_FOUND", "project %s not found" % ref)
+            return project
+        return self._project_by_name(ref)
+
+    def _project_view(self, project):
+        view = dict((k, v) for k, v in project.items() if k != "quota_id")
+        view["metadata"] = dict(project["metadata"])
+        view["repo_count"] = len(self.repositories.get(project["project_id"], {}))
+        view["deleted"] = False
+        view["togglable"] = True
+        view["cve_allowlist"] = dict(id=project["project_id"], project_id=project["project_id"], items=[],
+                                     creation_time=project["creation_time"], update_time=project["update_time"])
+        return view
+
+    def _user_view(self, user):
+        return dict((k, v) for k, v in user.items() if k != "password")
+
+    def _robot_view(self, robot):
+        return dict((k, v) for k, v in robot.items() if k not in ("secret", "project_id"))
+
+    # -- request handling -----------------------------------------------------------------
+    def handle(self, method, raw_path, headers, raw_body):
+        """Answer one request: (status, headers, body bytes)."""
+        split = urlsplit(raw_path)
+        path = split.path
+        query = parse_qs(split.query, keep_blank_values=True)
+        with self.lock:
+            reply, op = self._answer(method, path, query, headers, raw_body)
+            reply.headers.setdefault("Set-Cookie", "sid=%s; Path=/; HttpOnly" % secrets.token_hex(16))
+            body = b""
+            if reply.text is not None:
+                body = reply.text.encode()
+                reply.headers["Content-Type"] = "text/plain; charset=utf-8"
+            elif reply.body is not None:
+                body = json.dumps(reply.body).encode()
+                reply.headers["Content-Type"] = "application/json"
+            if op is not None and reply.status < 600:
+                problems = self.swagger.check_response(method, op, reply.status, reply.headers,
+                                                       reply.body if reply.text is None else reply.text,
+                                                       reply.body is not None or reply.text is not None)
+                if problems:
+                    self.violations.extend(problems)
+                    reply = Reply(500, {"errors": [{"code": "DOUBLE_RESPONSE_INVALID", "message": "; ".join(problems)}]})
+                    body = json.dumps(reply.body).encode()
+                    reply.headers["Content-Type"] = "application/json"
+            self.requests.append((method, raw_path, reply.status))
+            return reply.status, reply.headers, body
+
+    def _answer(self, method, path, query, headers, raw_body):
+        cookie = headers.get("Cookie") or ""
+        if method in WRITE_METHODS and re.search(r"(^|;\s*)sid=", cookie):
+            message = "%s %s carried the session cookie sid: Harbor's CSRF check refuses it" % (method, path)
+            self.violations.append(message)
+            return Reply(403, _errors("FORBIDDEN", "CSRF token invalid")), None
+        has_body = bool(raw_body)
+        body = None
+        if has_body:
+            ctype = (headers.get("Content-Type") or "").split(";")[0].strip()
+            if ctype != "application/json":
+                message = "%s %s: request body with Content-Type %r, the API consumes application/json" % (
+                    method, path, ctype)
+                self.violations.append(message)
+                return Reply(400, _errors("BAD_REQUEST", message)), None
+            try:
+                body = json.loads(raw_body)
+            except ValueError as exc:
+                message = "%s %s: request body is not JSON: %s" % (method, path, exc)
+                self.violations.append(message)
+                return Reply(400, _errors("BAD_REQUEST", message)), None
+        try:
+            op, params = self.swagger.check_request(method, path, query, headers, body, has_body)
+        except SwaggerViolation as exc:
+            self.violations.extend(exc.messages)
+            return Reply(exc.status, _errors("DOUBLE_REQUEST_INVALID", "; ".join(exc.messages))), None
+        for fault in self.faults:
+            if fault["times"] > 0 and fault["method"] == method and fault["regex"].search(path):
+                fault["times"] -= 1
+                return Reply(fault["status"], _errors(_CODES.get(fault["status"], "ERROR"), fault["message"])), op
+        _route, _op, raw_params = self.swagger.match(method, path)
+        path_params = dict((k, unquote(v)) for k, v in raw_params.items())
+        handler = getattr(self, "op_" + op["operationId"], None)
+        if handler is None:
+            message = "%s %s: operation %s is in the swagger but the double does not implement it" % (
+                method, path, op["operationId"])
+            self.violations.append(message)
+            return Reply(500, _errors("NOT_IMPLEMENTED_IN_DOUBLE", message)), op
+        try:
+            principal = self._authenticate(headers, op)
+            reply = handler(principal=principal, params=params, path=path_params, headers=headers, query=query,
+                            base=path)
+        except HarborError as exc:
+            reply = Reply(exc.status, _errors(exc.code, exc.message))
+        return reply, op
+
+    def _authenticate(self, headers, op):
+        auth = headers.get("Authorization") or ""
+        principal = None
+        if auth.lower().startswith("basic "):
+            try:
+                name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise HarborError(401, "UNAUTHORIZED", "malformed basic auth")
+            user = self.user(name)
+            if user is not None and user["password"] == password:
+                principal = dict(kind="user", admin=user["sysadmin_flag"], user=user)
+            else:
+                for robot in self.robots.values():
+                    if robot["name"] == name and robot["secret"] == password and not robot["disable"]:
+                        principal = dict(kind="robot", admin=False, robot=robot)
+            if principal is None:
+                raise HarborError(401, "UNAUTHORIZED", "invalid credentials")
+        if principal is None and op["operationId"] not in ("getHealth", "getPing", "getSystemInfo"):
+            raise HarborError(401, "UNAUTHORIZED", "anonymous access is not allowed")
+        return principal
+
+    @staticmethod
+    def _admin(principal):
+        if not principal or not principal["admin"]:
+            raise HarborError(403, "FORBIDDEN", "only system administrators may do this")
+
+    def _page(self, items, params, base, query):
+        page = params.get("page") or 1
+        size = params.get("page_size") or 10
+        total = len(items)
+        start = (page - 1) * size
+        chunk = items[start:start + size]
+        links = []
+        extra = dict((k, v[0]) for k, v in query.items() if k not in ("page", "page_size"))
+
+        def link(number, rel):
+            args = "&".join("%s=%s" % (k, quote(str(v), safe="")) for k, v in sorted(extra.items()))
+            target = "%s?page=%d&page_size=%d%s" % (base, number, size, ("&" + args) if args else "")
+            return '<%s>; rel="%s"' % (target, rel)
+
+        if page > 1:
+            links.append(link(page - 1, "prev"))
+        if start + size < total:
+            links.append(link(page + 1, "next"))
+        headers = {"X-Total-Count": str(total)}
+        if links:
+            headers["Link"] = " , ".join(links)
+        return Reply(200, chunk, headers)
+
+    @staticmethod
+    def _q(params):
+        """Harbor's q syntax: k=v (exact) and k=~v (fuzzy), comma separated."""
+        result = {}
+        for part in (params.get("q") or "").split(","):
+            if not part:
+                continue
+            key, _, value = part.partition("=")
+            fuzzy = value.startswith("~")
+            result[key] = (value[1:] if fuzzy else value, fuzzy)
+        return result
+
+    # -- health, ping, systeminfo, configurations -----------------------------------------
+    def op_getHealth(self, **_):
+        names = ["core", "database", "jobservice", "portal", "redis", "registry", "registryctl"]
+        components = [dict(name=n, status="healthy") for n in names]
+        if self.health_status != "healthy":
+            components[-1] = dict(name="registryctl", status="unhealthy", error="injected")
+        return Reply(200, dict(status=self.health_status, components=components))
+
+    def op_getPing(self, **_):
+        return Reply(200, text="Pong")
+
+    def op_getSystemInfo(self, principal, **_):
+        info = dict(auth_mode="db_auth", primary_auth_mode=False, harbor_version=self.version,
+                    self_registration=False, has_ca_root=False, read_only=self.config["read_only"],
+                    registry_url="127.0.0.1", external_url="http://127.0.0.1",
+                    project_creation_restriction="everyone", notification_enable=True,
+                    registry_storage_provider_name="filesystem", current_time=_now())
+        if principal is None:
+            info = dict((k, info[k]) for k in ("auth_mode", "primary_auth_mode", "harbor_version",
+                                               "self_registration", "has_ca_root", "banner_message")
+                        if k in info)
+        return Reply(200, info)
+
+    def op_getConfigurations(self, principal, **_):
+        self._admin(principal)
+        return Reply(200, dict(read_only=dict(value=self.config["read_only"], editable=True),
+                               robot_name_prefix=dict(value=self.config["robot_name_prefix"], editable=True),
+                               auth_mode=dict(value="db_auth", editable=True)))
+
+    def op_updateConfigurations(self, principal, params, **_):
+        self._admin(principal)
+        for key, value in params["configurations"].items():
+            if key not in ("read_only", "robot_name_prefix"):
+                raise HarborError(400, "BAD_REQUEST", "the double only supports read_only and robot_name_prefix")
+            self.config[key] = value
+        return Reply(200)
+
+    # -- projects -------------------------------------------------------------------------
+    def op_listProjects(self, principal, params, base, query, **_):
+        items = sorted(self.projects.values(), key=lambda p: p["project_id"])
+        if params.get("name"):
+            items = [p for p in items if p["name"] == params["name"]]
+        q = self._q(params)
+        if "name" in q:
+            value, fuzzy = q["name"]
+            items = [p for p in items if (value in p["name"] if fuzzy else p["name"] == value)]
+        if "public" in params:
+            items = [p for p in items if p["metadata"].get("public") == ("true" if params["public"] else "false")]
+        reply = self._page([self._project_view(p) for p in items], params, base, query)
+        return reply
+
+    def op_headProject(self, params, **_):
+        return Reply(200 if self.project(params["project_name"]) else 404)
+
+    def op_createProject(self, principal, params, **_):
+        req = params["project"]
+        name = req.get("project_name") or ""
+        if not _PROJECT_NAME.match(name) or len(name) > 255:
+            raise HarborError(400, "BAD_REQUEST", "project name %r is not valid" % name)
+        if self.project(name):
+            raise HarborError(409, "CONFLICT", "The project named %s already exists" % name)
+        if principal["kind"] != "user":
+            raise HarborError(403, "FORBIDDEN", "robots cannot create projects here")
+        meta = dict((k, v) for k, v in (req.get("metadata") or {}).items() if v is not None)
+        public = meta.get("public") == "true" or bool(req.get("public"))
+        limit = req.get("storage_limit")
+        project = self._new_project(name, public=public, owner=principal["user"], metadata=meta,
+                                    storage_limit=-1 if limit is None else limit)
+        return Reply(201, headers={"Location": "%s/projects/%d" % (API, project["project_id"])})
+
+    def op_getProject(self, params, path, headers, **_):
+        return Reply(200, self._project_view(self._project_ref(path["project_name_or_id"], headers)))
+
+    def op_updateProject(self, principal, params, path, headers, **_):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        req = params["project"]
+        for key, value in (req.get("metadata") or {}).items():
+            if value is not None:
+                project["metadata"][key] = value
+        project["update_time"] = _now()
+        return Reply(200)
+
+    def op_deleteProject(self, principal, path, headers, **_):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        if self.repositories.get(project["project_id"]):
+            raise HarborError(412, "PRECONDITION", "the project contains repositories, can not be deleted")
+        pid = project["project_id"]
+        del self.projects[pid]
+        self.quotas.pop(project["quota_id"], None)
+        self.members.pop(pid, None)
+        for rid in [r for r, robot in self.robots.items() if robot.get("project_id") == pid]:
+            del self.robots[rid]
+        return Reply(200)
+
+    def op_getProjectDeletable(self, path, headers, **_):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        count = len(self.repositories.get(project["project_id"], {}))
+        if count:
+            return Reply(200, dict(deletable=False, message="the project contains %d repositories" % count))
+        return Reply(200, dict(deletable=True))
+
+    def op_listProjectMetadatas(self, path, headers, **_):
+        return Reply(200, dict(self._project_ref(path["project_name_or_id"], headers)["metadata"]))
+
+    def op_addProjectMetadatas(self, params, path, headers, **_):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        project["metadata"].update(params.get("metadata") or {})
+        return Reply(200)
+
+    def op_getProjectMetadata(self, path, headers, **_):
+        meta = self._project_ref(path["project_name_or_id"], headers)["metadata"]
+        if path["meta_name"] not in meta:
+            raise HarborError(404, "NOT_FOUND", "metadata %s not found" % path["meta_name"])
+        return Reply(200, {path["meta_name"]: meta[path["meta_name"]]})
+
+    def op_updateProjectMetadata(self, params, path, headers, **_):
+        meta = self._project_ref(path["project_name_or_id"], headers)["metadata"]
+        meta.update(params.get("metadata") or {})
+        return Reply(200)
+
+    def op_deleteProjectMetadata(self, path, headers, **_):
+        meta = self._project_ref(path["project_name_or_id"], headers)["metadata"]
+        meta.pop(path["meta_name"], None)
+        return Reply(200)
+
+    # -- repositories ---------------------------------------------------------------------
+    def op_listRepositories(self, params, path, base, query, **_):
+        project = self._project_by_name(path["project_name"])
+        repos = sorted(self.repositories.get(project["project_id"], {}).values(), key=lambda r: r["id"])
+        return self._page([dict(r) for r in repos], params, base, query)
+
+    def op_deleteRepository(self, principal, path, **_):
+        project = self._project_by_name(path["project_name"])
+        name = unquote(path["repository_name"])  # encoded twice by the client, once decoded already
+        repos = self.repositories.get(project["project_id"], {})
+        if name not in repos:
+            raise HarborError(404, "NOT_FOUND", "repository %s/%s not found" % (project["name"], name))
+        self.quotas[project["quota_id"]]["used"]["storage"] -= 1024 * repos[name]["artifact_count"]
+        del repos[name]
+        return Reply(200)
+
+    # -- quotas ---------------------------------------------------------------------------
+    def _quota_view(self, quota):
+        project = self.projects.get(quota["project_id"])
+        return dict(id=quota["id"], hard=dict(quota["hard"]), used=dict(quota["used"]),
+                    ref=dict(id=quota["project_id"], name=project["name"] if project else "",
+                             owner_name=project["owner_name"] if project else ""),
+                    creation_time=quota["creation_time"], update_time=quota["update_time"])
+
+    def op_listQuotas(self, principal, params, base, query, **_):
+        items = sorted(self.quotas.values(), key=lambda q: q["id"])
+        if params.get("reference") not in (None, "project"):
+            items = []
+        if params.get("reference_id"):
+            items = [q for q in items if str(q["project_id"]) == params["reference_id"]]
+        return self._page([self._quota_view(q) for q in items], params, base, query)
+
+    def op_getQuota(self, path, **_):
+        quota = self.quotas.get(int(path["id"]))
+        if quota is None:
+            raise HarborError(404, "NOT_FOUND", "quota not found")
+        return Reply(200, self._quota_view(quota))
+
+    def op_updateQuota(self, principal, params, path, **_):
+        self._admin(principal)
+        quota = self.quotas.get(int(path["id"]))
+        if quota is None:
+            raise HarborError(404, "NOT_FOUND", "quota not found")
+        hard = (params["hard"] or {}).get("hard") or {}
+        for key, value in hard.items():
+            if key != "storage":
+                raise HarborError(400, "BAD_REQUEST", "unknown quota resource %s" % key)
+            if value != -1 and value <= 0:
+                raise HarborError(400, "BAD_REQUEST", "storage limit must be -1 or positive")
+        quota["hard"].update(hard)
+        quota["update_time"] = _now()
+        return Reply(200)
+
+    # -- members --------------------------------------------------------------------------
+    def op_listProjectMembers(self, params, path, headers, base, query, **_):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        items = sorted(self.members.get(project["project_id"], {}).values(), key=lambda m: m["id"])
+        if params.get("entityname"):
+            items = [m for m in items if params["entityname"] in m["entity_name"]]
+        return self._page([dict(m, role_name=ROLE_NAMES[m["role_id"]]) for m in items], params, base, query)
+
+    def op_createProjectMember(self, principal, params, path, headers, **_):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        req = params.get("project_member") or {}
+        role = req.get("role_id")
+        if role not in ROLE_NAMES:
+            raise HarborError(400, "BAD_REQUEST", "role_id %r is not valid" % role)
+        members = self.members.setdefault(project["project_id"], {})
+        if req.get("member_user"):
+            ref = req["member_user"]
+            user = self.users.get(ref.get("user_id")) if ref.get("user_id") else self.user(ref.get("username", ""))
+            if user is None:
+                raise HarborError(404, "NOT_FOUND", "user %s not found" % (ref.get("username") or ref.get("user_id")))
+            entity = (user["user_id"], user["username"], "u")
+        elif req.get("member_group"):
+            ref = req["member_group"]
+            group = self.usergroups.get(ref.get("id"))
+            if group is None:
+                raise HarborError(404, "NOT_FOUND", "user group %r not found" % ref)
+            entity = (group["id"], group["group_name"], "g")
+        else:
+            raise HarborError(400, "BAD_REQUEST", "member_user or member_group is required")
+        for member in members.values():
+            if (member["entity_id"], member["entity_type"]) == (entity[0], entity[2]):
+                raise HarborError(409, "CONFLICT", "%s is already a member of %s" % (entity[1], project["name"]))
+        mid = self._next("member")
+        members[mid] = dict(id=mid, project_id=project["project_id"], entity_id=entity[0], entity_name=entity[1],
+                            entity_type=entity[2], role_id=role)
+        return Reply(201, headers={"Location": "%s/projects/%d/members/%d" % (API, project["project_id"], mid)})
+
+    def _member(self, path, headers):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        member = self.members.get(project["project_id"], {}).get(int(path["mid"]))
+        if member is None:
+            raise HarborError(404, "NOT_FOUND", "member %s not found" % path["mid"])
+        return project, member
+
+    def op_getProjectMember(self, path, headers, **_):
+        _project, member = self._member(path, headers)
+        return Reply(200, dict(member, role_name=ROLE_NAMES[member["role_id"]]))
+
+    def op_updateProjectMember(self, params, path, headers, **_):
+        _project, member = self._member(path, headers)
+        role = (params.get("role") or {}).get("role_id")
+        if role not in ROLE_NAMES:
+            raise HarborError(400, "BAD_REQUEST", "role_id %r is not valid" % role)
+        member["role_id"] = role
+        return Reply(200)
+
+    def op_deleteProjectMember(self, path, headers, **_):
+        project, member = self._member(path, headers)
+        del self.members[project["project_id"]][member["id"]]
+        return Reply(200)
+
+    def op_listUserGroups(self, principal, params, base, query, **_):
+        self._admin(principal)
+        items = sorted(self.usergroups.values(), key=lambda g: g["id"])
+        if params.get("group_name"):
+            items = [g for g in items if params["group_name"] in g["group_name"]]
+        return self._page([dict(g) for g in items], params, base, query)
+
+    # -- users ----------------------------------------------------------------------------
+    def op_listUsers(self, principal, params, base, query, **_):
+        self._admin(principal)
+        items = sorted(self.users.values(), key=lambda u: u["user_id"])
+        q = self._q(params)
+        if "username" in q:
+            value, fuzzy = q["username"]
+            items = [u for u in items if (value in u["username"] if fuzzy else u["username"] == value)]
+        return self._page([self._user_view(u) for u in items], params, base, query)
+
+    def op_getCurrentUserInfo(self, principal, **_):
+        if principal["kind"] != "user":
+            raise HarborError(403, "FORBIDDEN", "not a user")
+        return Reply(200, self._user_view(principal["user"]))
+
+    def op_createUser(self, principal, params, **_):
+        self._admin(principal)
+        req = params["userReq"]
+        name = req.get("username") or ""
+        if not name or re.search(r"[,~#$%]", name):
+            raise HarborError(400, "BAD_REQUEST", "username %r is not valid" % name)
+        if not req.get("email"):
+            raise HarborError(400, "BAD_REQUEST", "email can't be empty")
+        if not 1 <= len(req.get("realname") or "") <= 255:
+            raise HarborError(400, "BAD_REQUEST", "realname with illegal length")
+        if not harbor_password_ok(req.get("password") or ""):
+            raise HarborError(400, "BAD_REQUEST", "password does not meet the requirement")
+        if self.user(name):
+            raise HarborError(409, "CONFLICT", "username %s already exists" % name)
+        user = self._new_user(name, req["password"], email=req["email"], realname=req["realname"],
+                              comment=req.get("comment", ""))
+        return Reply(201, headers={"Location": "%s/users/%d" % (API, user["user_id"])})
+
+    def _user_by_id(self, path):
+        user = self.users.get(int(path["user_id"]))
+        if user is None:
+            raise HarborError(404, "NOT_FOUND", "user %s not found" % path["user_id"])
+        return user
+
+    def op_getUser(self, principal, path, **_):
+        self._admin(principal)
+        return Reply(200, self._user_view(self._user_by_id(path)))
+
+    def op_updateUserProfile(self, principal, params, path, **_):
+        self._admin(principal)
+        user = self._user_by_id(path)
+        user.update(dict((k, v) for k, v in params["profile"].items()))
+        return Reply(200)
+
+    def op_deleteUser(self, principal, path, **_):
+        self._admin(principal)
+        user = self._user_by_id(path)
+        if user["user_id"] == 1:
+            raise HarborError(403, "FORBIDDEN", "the admin user cannot be deleted")
+        del self.users[user["user_id"]]
+        for members in self.members.values():
+            for mid in [m for m, member in members.items()
+                        if member["entity_type"] == "u" and member["entity_id"] == user["user_id"]]:
+                del members[mid]
+        return Reply(200)
+
+    def op_setUserSysAdmin(self, principal, params, path, **_):
+        self._admin(principal)
+        user = self._user_by_id(path)
+        user["sysadmin_flag"] = bool(params["sysadmin_flag"].get("sysadmin_flag"))
+        return Reply(200)
+
+    def op_updateUserPassword(self, principal, params, path, **_):
+        user = self._user_by_id(path)
+        if not principal["admin"] and principal.get("user") is not user:
+            raise HarborError(403, "FORBIDDEN", "not allowed")
+        new = params["password"].get("new_password") or ""
+        if not harbor_password_ok(new):
+            raise HarborError(400, "BAD_REQUEST", "password does not meet the requirement")
+        if new == user["password"]:
+            raise HarborError(400, "BAD_REQUEST", "the new password can not be same with the old one")
+        user["password"] = new
+        return Reply(200)
+
+    # -- robots ---------------------------------------------------------------------------
+    def _robot(self, path):
+        robot = self.robots.get(int(path["robot_id"]))
+        if robot is None:
+            raise HarborError(404, "NOT_FOUND", "robot %s not found" % path["robot_id"])
+        return robot
+
+    def _check_robot_permissions(self, level, permissions):
+        if not permissions:
+            raise HarborError(400, "BAD_REQUEST", "permissions are required")
+        project = None
+        for perm in permissions:
+            kind, namespace = perm.get("kind"), perm.get("namespace")
+            if level == "project":
+                if kind != "project" or len(permissions) != 1:
+                    raise HarborError(400, "BAD_REQUEST", "a project robot has exactly one permission of kind project")
+                project = self._project_by_name(namespace)
+            elif kind == "system":
+                if namespace != "/":
+                    raise HarborError(400, "BAD_REQUEST", "system permissions use namespace /")
+            elif kind == "project":
+                if namespace != "*":
+                    self._project_by_name(namespace)
+            else:
+                raise HarborError(400, "BAD_REQUEST", "unknown permission kind %r" % kind)
+            if not perm.get("access"):
+                raise HarborError(400, "BAD_REQUEST", "access is required")
+        return project
+
+    def op_ListRobot(self, principal, params, base, query, **_):
+        self._admin(principal)
+        items = sorted(self.robots.values(), key=lambda r: r["id"])
+        for key, (value, fuzzy) in self._q(params).items():
+            if key == "Level":
+                items = [r for r in items if r["level"] == value]
+            elif key == "ProjectID":
+                items = [r for r in items if str(r.get("project_id")) == value]
+            elif key == "name":
+                items = [r for r in items if (value in r["name"] if fuzzy else r["name"] == value)]
+            else:
+                raise HarborError(400, "BAD_REQUEST", "unsupported query key %s" % key)
+        return self._page([self._robot_view(r) for r in items], params, base, query)
+
+    def op_CreateRobot(self, principal, params, **_):
+        self._admin(principal)
+        req = params["robot"]
+        level, name = req.get("level"), req.get("name") or ""
+        if level not in ("project", "system"):
+            raise HarborError(400, "BAD_REQUEST", "level must be project or system")
+        if not re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", name):
+            raise HarborError(400, "BAD_REQUEST", "robot name %r is not valid" % name)
+        duration = req.get("duration")
+        if duration is None or not (duration == -1 or duration > 0):
+            raise HarborError(400, "BAD_REQUEST", "duration must be -1 or a positive number of days")
+        project = self._check_robot_permissions(level, req.get("permissions"))
+        prefix = self.config["robot_name_prefix"]
+        full = prefix + (("%s+%s" % (project["name"], name)) if level == "project" else name)
+        if any(r["name"] == full for r in self.robots.values()):
+            raise HarborError(409, "CONFLICT", "robot %s already exists" % full)
+        secret = req.get("secret") or ""
+        if secret and not harbor_password_ok(secret):
+            raise HarborError(400, "BAD_REQUEST", "the secret does not meet the requirement")
+        rid = self._next("robot")
+        created = _now()
+        self.robots[rid] = dict(
+            id=rid, name=full, level=level, description=req.get("description", ""), disable=bool(req.get("disable")),
+            duration=duration, editable=True, expires_at=-1 if duration == -1 else 1700000000 + duration * 86400,
+            permissions=req["permissions"], creation_time=created, update_time=created, creator_type="local",
+            creator_ref=principal["user"]["user_id"], secret=secret or "Gen" + secrets.token_hex(12),
+            project_id=project["project_id"] if project else None)
+        robot = self.robots[rid]
+        return Reply(201, dict(id=rid, name=full, secret=robot["secret"], creation_time=created,
+                               expires_at=robot["expires_at"]),
+                     headers={"Location": "%s/robots/%d" % (API, rid)})
+
+    def op_GetRobotByID(self, principal, path, **_):
+        self._admin(principal)
+        return Reply(200, self._robot_view(self._robot(path)))
+
+    def op_UpdateRobot(self, principal, params, path, **_):
+        self._admin(principal)
+        robot = self._robot(path)
+        req = params["robot"]
+        if req.get("name") != robot["name"] or req.get("level") != robot["level"]:
+            raise HarborError(400, "BAD_REQUEST", "cannot update the level or name of robot")
+        duration = req.get("duration")
+        if duration is None or not (duration == -1 or duration > 0):
+            raise HarborError(400, "BAD_REQUEST", "duration must be -1 or a positive number of days")
+        project = self._check_robot_permissions(robot["level"], req.get("permissions"))
+        if project is not None and project["project_id"] != robot["project_id"]:
+            raise HarborError(400, "BAD_REQUEST", "cannot move a project robot to another project")
+        robot.update(description=req.get("description", ""), disable=bool(req.get("disable")), duration=duration,
+                     permissions=req["permissions"], update_time=_now(),
+                     expires_at=-1 if duration == -1 else 1700000000 + duration * 86400)
+        return Reply(200)
+
+    def op_RefreshSec(self, principal, params, path, **_):
+        self._admin(principal)
+        robot = self._robot(path)
+        secret = params["robotSec"].get("secret") or ""
+        if secret and not harbor_password_ok(secret):
+            raise HarborError(400, "BAD_REQUEST", "the secret does not meet the requirement")
+        robot["secret"] = secret or "Gen" + secrets.token_hex(12)
+        return Reply(200, dict(secret=robot["secret"]))
+
+    def op_DeleteRobot(self, principal, path, **_):
+        self._admin(principal)
+        del self.robots[self._robot(path)["id"]]
+        return Reply(200)
+
+    # -- retention ------------------------------------------------------------------------
+    def _check_retention(self, policy):
+        if policy.get("algorithm") not in ("or",):
+            raise HarborError(400, "BAD_REQUEST", "algorithm must be or")
+        scope = policy.get("scope") or {}
+        if scope.get("level") != "project" or scope.get("ref") not in self.projects:
+            raise HarborError(400, "BAD_REQUEST", "scope must name an existing project")
+        for rule in policy.get("rules") or []:
+            template = rule.get("template")
+            if template not in ("latestPushedK", "nDaysSinceLastPush", "latestPulledN", "nDaysSinceLastPull",
+                                "always"):
+                raise HarborError(400, "BAD_REQUEST", "unknown template %r" % template)
+            if template != "always" and not isinstance((rule.get("params") or {}).get(template), int):
+                raise HarborError(400, "BAD_REQUEST", "rule %s needs an integer parameter %s" % (template, template))
+        trigger = policy.get("trigger") or {}
+        cron = (trigger.get("settings") or {}).get("cron", "")
+        if trigger.get("kind") != "Schedule" or (cron and len(cron.split()) != 6):
+            raise HarborError(400, "BAD_REQUEST", "trigger must be a Schedule with a six-field cron, got %r" % cron)
+        return scope["ref"]
+
+    def op_createRetention(self, principal, params, **_):
+        policy = params["policy"]
+        pid = self._check_retention(policy)
+        project = self.projects[pid]
+        if project["metadata"].get("retention_id"):
+            raise HarborError(400, "BAD_REQUEST", "project %s already has a retention policy" % project["name"])
+        rid = self._next("retention")
+        stored = json.loads(json.dumps(policy))
+        stored["id"] = rid
+        for index, rule in enumerate(stored.get("rules") or []):
+            rule["id"] = index + 1
+        self.retentions[rid] = stored
+        project["metadata"]["retention_id"] = str(rid)
+        return Reply(201, headers={"Location": "%s/retentions/%d" % (API, rid)})
+
+    def op_getRetention(self, path, **_):
+        policy = self.retentions.get(int(path["id"]))
+        if policy is None:
+            raise HarborError(404, "NOT_FOUND", "retention %s not found" % path["id"])
+        return Reply(200, json.loads(json.dumps(policy)))
+
+    def op_updateRetention(self, params, path, **_):
+        rid = int(path["id"])
+        if rid not in self.retentions:
+            raise HarborError(404, "NOT_FOUND", "retention %s not found" % rid)
+        policy = json.loads(json.dumps(params["policy"]))
+        self._check_retention(policy)
+        policy["id"] = rid
+        for index, rule in enumerate(policy.get("rules") or []):
+            rule["id"] = index + 1
+        self.retentions[rid] = policy
+        return Reply(200)
+
+    def op_deleteRetention(self, path, **_):
+        rid = int(path["id"])
+        policy = self.retentions.pop(rid, None)
+        if policy is None:
+            raise HarborError(404, "NOT_FOUND", "retention %s not found" % rid)
+        project = self.projects.get(policy["scope"]["ref"])
+        if project:
+            project["metadata"].pop("retention_id", None)
+        return Reply(200)
+
+    # -- garbage collection ---------------------------------------------------------------
+    def _gc_view(self, gc):
+        view = dict((k, v) for k, v in gc.items() if not k.startswith("_"))
+        return view
+
+    def _gc_advance(self, gc):
+        if gc["job_status"] in ("Success", "Error", "Stopped"):
+            return
+        gc["_polls"] += 1
+        if gc["_polls"] >= self.gc_steps:
+            gc["job_status"] = "Error" if self.gc_fails else "Success"
+            if self.gc_fails:
+                self.config["read_only"] = True  # a failed GC can leave Harbor read-only
+        else:
+            gc["job_status"] = "Running"
+        gc["update_time"] = _now()
+
+    def op_getGCHistory(self, principal, params, base, query, **_):
+        self._admin(principal)
+        items = sorted(self.gc_history.values(), key=lambda g: -g["id"])
+        for gc in items:
+            self._gc_advance(gc)
+        return self._page([self._gc_view(g) for g in items], params, base, query)
+
+    def op_getGC(self, principal, path, **_):
+        self._admin(principal)
+        gc = self.gc_history.get(int(path["gc_id"]))
+        if gc is None:
+            raise HarborError(404, "NOT_FOUND", "gc %s not found" % path["gc_id"])
+        self._gc_advance(gc)
+        return Reply(200, self._gc_view(gc))
+
+    def op_getGCLog(self, principal, path, **_):
+        self._admin(principal)
+        gc = self.gc_history.get(int(path["gc_id"]))
+        if gc is None:
+            raise HarborError(404, "NOT_FOUND", "gc %s not found" % path["gc_id"])
+        return Reply(200, text="gc %d: %s\n%d blobs eligible for deletion\n" % (gc["id"], gc["job_status"], 3))
+
+    def op_getGCSchedule(self, principal, **_):
+        self._admin(principal)
+        if self.gc_schedule is None:
+            return Reply(200, {})
+        return Reply(200, dict(self.gc_schedule))
+
+    def _schedule_body(self, params):
+        body = params["schedule"]
+        schedule = body.get("schedule") or {}
+        kind = schedule.get("type")
+        if kind is None:
+            raise HarborError(400, "BAD_REQUEST", "schedule.type is required")
+        if kind in ("Custom", "Schedule") and len((schedule.get("cron") or "").split()) != 6:
+            raise HarborError(400, "BAD_REQUEST", "invalid cron %r: six fields expected" % schedule.get("cron"))
+        return body, schedule, kind
+
+    def op_createGCSchedule(self, principal, params, **_):
+        self._admin(principal)
+        body, schedule, kind = self._schedule_body(params)
+        if kind == "Manual":
+            if any(g["job_status"] in ("Pending", "Running") for g in self.gc_history.values()):
+                raise HarborError(409, "CONFLICT", "a garbage collection is already running")
+            gid = self._next("gc")
+            self.gc_history[gid] = dict(id=gid, job_name="GARBAGE_COLLECTION", job_kind="MANUAL",
+                                        job_parameters=json.dumps(body.get("parameters") or {}),
+                                        job_status="Pending", deleted=False, creation_time=_now(),
+                                        update_time=_now(), schedule=dict(type="Manual"), _polls=0)
+            return Reply(201, headers={"Location": "%s/system/gc/%d" % (API, gid)})
+        if self.gc_schedule is not None:
+            raise HarborError(409, "CONFLICT", "a schedule exists already, update it with PUT")
+        self.gc_schedule = self._stored_schedule(body, schedule)
+        return Reply(201, headers={"Location": "%s/system/gc/schedule" % API})
+
+    def op_updateGCSchedule(self, principal, params, **_):
+        self._admin(principal)
+        body, schedule, kind = self._schedule_body(params)
+        if kind == "Manual":
+            raise HarborError(400, "BAD_REQUEST", "use POST to run a manual GC")
+        self.gc_schedule = None if kind == "None" else self._stored_schedule(body, schedule)
+        return Reply(200)
+
+    def _stored_schedule(self, body, schedule):
+        stored = dict(type=schedule["type"])
+        if schedule.get("cron"):
+            stored["cron"] = schedule["cron"]
+        return dict(id=1, job_name="GARBAGE_COLLECTION", job_kind="SCHEDULE",
+                    job_parameters=json.dumps(body.get("parameters") or {}), schedule=stored,
+                    creation_time=_now(), update_time=_now())
+
+
+_CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
+          412: "PRECONDITION", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR", 502: "BAD_GATEWAY",
+          503: "SERVICE_UNAVAILABLE"}
+
+
+def _errors(code, message):
+    return {"errors": [{"code": code, "message": message}]}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    double = None
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        status, headers, body = self.double.handle(self.command, self.path, self.headers, raw)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if self.command == "HEAD":
+            body = b""
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
+def main():  # pragma: no cover - manual use: python -m tests.harbor.double
+    double = HarborDouble().start()
+    print("Harbor API double on %s (admin / Harbor12345); Ctrl-C stops it" % double.url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        double.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
