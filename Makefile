@@ -49,6 +49,7 @@ sanity: link
 
 lint: link
 	ansible-lint
+	antsibull-changelog lint
 
 unit: link
 	pytest tests/unit
