@@ -1,13 +1,478 @@
 # Copyright: provisioning.oci_registry contributors
 # Apache License 2.0 (see LICENSE)
-"""Harbor adapter (API v2.0, basic auth, never a session cookie)."""
+"""Harbor adapter (API v2.0, basic auth, never a session cookie).
+
+Two layers:
+
+* ``HarborApi``: one thin method per Harbor API call (path, verb, body shape as in Harbor's
+  swagger), "not found" handled once by decorators, lists always paginated.
+* ``HarborBackend``: the collection's backend interface on top of it (health, version,
+  namespaces = projects, users, members from policies, robots, retention, GC).
+
+Harbor details that shape the code:
+* Projects are addressed by id where possible; by name only with ``X-Is-Resource-Name: true``
+  (a project may be called ``123``).
+* Harbor's password rule (8-128 characters, an upper-case letter, a lower-case letter and a
+  digit) is checked before anything is sent; robot secrets follow the same rule.
+* Robot names come back with the configured prefix (``robot$``; project robots as
+  ``robot$<project>+<name>``): names are normalised so the prefix never causes drift.
+* Repository names in paths are URL-encoded twice (``a/b`` -> ``a%252Fb``).
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import re
+import time
+from urllib.parse import quote
+
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import Backend
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
+    InvalidParameterError,
+    OciRegistryError,
+    RegistryHTTPError,
+)
 
 API = "/api/v2.0"
+BY_NAME = {"X-Is-Resource-Name": "true"}
+JSON = {"Content-Type": "application/json"}
+PAGE_SIZE = 100  # Harbor's maximum page_size
+
+ROLE_IDS = {"projectAdmin": 1, "developer": 2, "guest": 3, "maintainer": 4, "limitedGuest": 5}
+ROLE_NAMES = dict((v, k) for k, v in ROLE_IDS.items())
+ACTIONS = ("read", "write", "delete", "admin")
+GIB = 1024 ** 3
+DEFAULT_RETENTION_CRON = "0 0 0 * * *"
+GC_DONE = ("Success", "Error", "Stopped")
+
+PROJECT_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+ROBOT_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_ILLEGAL_USER_CHARS = re.compile(r"[,~#$%]")
+
+
+class ProjectNotEmptyError(OciRegistryError):
+    """Harbor refused to delete a project that still holds content (HTTP 412)."""
+
+
+# -- checks done before anything is sent ----------------------------------------------------
+def check_password(password, what="password"):
+    """Harbor's rule: 8-128 characters with at least one upper-case, one lower-case letter and one digit."""
+    problems = []
+    if password is None or not 8 <= len(password) <= 128:
+        problems.append("8 to 128 characters")
+    password = password or ""
+    if not re.search(r"[A-Z]", password):
+        problems.append("an upper-case letter")
+    if not re.search(r"[a-z]", password):
+        problems.append("a lower-case letter")
+    if not re.search(r"[0-9]", password):
+        problems.append("a digit")
+    if problems:
+        raise InvalidParameterError("the %s does not meet Harbor's rule; it needs %s" % (what, ", ".join(problems)))
+    return password
+
+
+def check_project_name(name):
+    if not isinstance(name, str) or not PROJECT_NAME_RE.match(name) or len(name) > 255:
+        raise InvalidParameterError(
+            "%r is not a valid Harbor project name: lower-case letters and digits, separated by single '.', '_' "
+            "or '-', at most 255 characters (a Harbor project is one path component)" % (name,))
+    return name
+
+
+def check_user_name(name):
+    if not isinstance(name, str) or not 1 <= len(name) <= 255 or _ILLEGAL_USER_CHARS.search(name):
+        raise InvalidParameterError("%r is not a valid Harbor user name: 1-255 characters, none of , ~ # $ %%" % (name,))
+    return name
+
+
+def check_cron(cron):
+    """Harbor schedules take a six-field cron (seconds first)."""
+    if not isinstance(cron, str) or len(cron.split()) != 6:
+        raise InvalidParameterError(
+            "Harbor needs a six-field cron expression (seconds minutes hours day-of-month month day-of-week), "
+            "for example '0 0 0 * * *'; got %r" % (cron,))
+    return " ".join(cron.split())
+
+
+def role_for_actions(actions):
+    """(role name, exact) for a set of model actions: read -> guest, +write -> developer,
+    +delete -> maintainer, admin -> projectAdmin. ``exact`` is False when the role grants
+    more than was asked (for example delete without write)."""
+    actions = set(actions)
+    unknown = actions - set(ACTIONS)
+    if unknown:
+        raise InvalidParameterError("unknown action(s) %s; expected some of %s" % (
+            ", ".join(sorted(unknown)), ", ".join(ACTIONS)))
+    if "admin" in actions:
+        return "projectAdmin", True
+    if "delete" in actions:
+        return "maintainer", actions == {"read", "write", "delete"}
+    if "write" in actions:
+        return "developer", actions == {"read", "write"}
+    if "read" in actions:
+        return "guest", True
+    return None, True
+
+
+def quote_repository(name):
+    """Harbor wants a repository name encoded twice in a path: a/b -> a%252Fb."""
+    return quote(quote(name, safe=""), safe="")
+
+
+def robot_names(name, level, project=None, prefix="robot$"):
+    """(short name to create with, full name Harbor shows) from any spelling the user gives:
+    ``ci``, ``robot$ci``, ``proj+ci`` or ``robot$proj+ci``."""
+    short = name
+    for known in (prefix, "robot$"):  # the configured prefix, or Harbor's default one
+        if known and short.startswith(known):
+            short = short[len(known):]
+            break
+    if level == "project":
+        if not project:
+            raise InvalidParameterError("a project-level robot account needs a project")
+        if short.startswith(project + "+"):
+            short = short[len(project) + 1:]
+        full = "%s%s+%s" % (prefix, project, short)
+    else:
+        full = prefix + short
+    if not ROBOT_NAME_RE.match(short):
+        raise InvalidParameterError(
+            "robot name %r is not valid: lower-case letters and digits separated by '.', '_' or '-' "
+            "(the %r prefix and the '<project>+' part are added by Harbor)" % (name, prefix))
+    return short, full
+
+
+def _id_from_location(response):
+    location = response.headers.get("Location") or ""
+    match = re.search(r"/(\d+)/?$", location)
+    if not match:
+        raise OciRegistryError("Harbor answered %s without the new resource's id in Location (%r)"
+                               % (response.status_code, location))
+    return int(match.group(1))
+
+
+# -- decorators: "not found" handled once -----------------------------------------------------
+def none_on_404(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RegistryHTTPError as exc:
+            if exc.status == 404:
+                return None
+            raise
+    return wrapper
+
+
+def ignore_404(func):
+    """Deletes are idempotent: a resource that is already gone is fine."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RegistryHTTPError as exc:
+            if exc.status == 404:
+                return False
+            raise
+    return wrapper
+
+
+class HarborApi:
+    """One method per Harbor API call."""
+
+    def __init__(self, client):
+        self.client = client
+
+    # plumbing
+    def _get(self, path, params=None, headers=None):
+        return self.client.get_json(API + path, params=params, headers=headers)
+
+    def _list(self, path, params=None):
+        return list(self.client.paginate(API + path, params=params, page_size=PAGE_SIZE))
+
+    def _write(self, method, path, body=None, expected=(200,), headers=None):
+        data = None if body is None else json.dumps(body)
+        all_headers = dict(JSON if body is not None else {}, **(headers or {}))
+        response = self.client.request(method, API + path, expected=expected, data=data, headers=all_headers)
+        response.close()
+        return response
+
+    # system
+    def systeminfo(self):
+        return self._get("/systeminfo")
+
+    def health(self):
+        return self.client.get_json(API + "/health", auth=False)
+
+    def configurations(self):
+        return self._get("/configurations")
+
+    def update_configurations(self, values):
+        self._write("PUT", "/configurations", values)
+
+    # projects
+    @none_on_404
+    def get_project(self, name):
+        return self._get("/projects/%s" % quote(name, safe=""), headers=BY_NAME)
+
+    def project_exists(self, name):
+        response = self.client.request("HEAD", API + "/projects", params={"project_name": name}, expected=(200, 404))
+        response.close()
+        return response.status_code == 200
+
+    def list_projects(self, **params):
+        return self._list("/projects", params=params or None)
+
+    def create_project(self, body):
+        return _id_from_location(self._write("POST", "/projects", body, expected=(201,)))
+
+    def update_project(self, project_id, body):
+        self._write("PUT", "/projects/%d" % project_id, body)
+
+    def delete_project(self, project_id, name=None):
+        try:
+            self._write("DELETE", "/projects/%d" % project_id)
+        except RegistryHTTPError as exc:
+            if exc.status == 412:
+                raise ProjectNotEmptyError(
+                    "Harbor refused to delete project %r because it still holds content (HTTP 412): delete its "
+                    "repositories first, or set force=true to have them deleted" % (name or project_id),
+                    status=412, registry_errors=exc.errors)
+            raise
+
+    def list_repositories(self, project_name):
+        return self._list("/projects/%s/repositories" % quote(project_name, safe=""))
+
+    @ignore_404
+    def delete_repository(self, project_name, repository):
+        self._write("DELETE", "/projects/%s/repositories/%s" % (quote(project_name, safe=""),
+                                                                 quote_repository(repository)))
+        return True
+
+    # quotas
+    def project_quota(self, project_id):
+        quotas = self._list("/quotas", params={"reference": "project", "reference_id": str(project_id)})
+        return quotas[0] if quotas else None
+
+    def update_quota(self, quota_id, storage_bytes):
+        self._write("PUT", "/quotas/%d" % quota_id, {"hard": {"storage": storage_bytes}})
+
+    # members
+    def list_members(self, project_id):
+        return self._list("/projects/%d/members" % project_id)
+
+    def add_member(self, project_id, role_id, username=None, group_id=None):
+        body = {"role_id": role_id}
+        if username is not None:
+            body["member_user"] = {"username": username}
+        else:
+            body["member_group"] = {"id": group_id}
+        return _id_from_location(self._write("POST", "/projects/%d/members" % project_id, body, expected=(201,)))
+
+    def update_member(self, project_id, member_id, role_id):
+        self._write("PUT", "/projects/%d/members/%d" % (project_id, member_id), {"role_id": role_id})
+
+    @ignore_404
+    def delete_member(self, project_id, member_id):
+        self._write("DELETE", "/projects/%d/members/%d" % (project_id, member_id))
+        return True
+
+    def list_usergroups(self, group_name=None):
+        return self._list("/usergroups", params={"group_name": group_name} if group_name else None)
+
+    # users
+    def find_user(self, name):
+        for user in self._list("/users", params={"q": "username=%s" % name}):
+            if user.get("username") == name:
+                return user
+        return None
+
+    def list_users(self):
+        return self._list("/users")
+
+    def create_user(self, body):
+        return _id_from_location(self._write("POST", "/users", body, expected=(201,)))
+
+    def update_user_profile(self, user_id, body):
+        self._write("PUT", "/users/%d" % user_id, body)
+
+    def set_sysadmin(self, user_id, flag):
+        self._write("PUT", "/users/%d/sysadmin" % user_id, {"sysadmin_flag": bool(flag)})
+
+    def set_password(self, user_id, new_password):
+        self._write("PUT", "/users/%d/password" % user_id, {"new_password": new_password})
+
+    @ignore_404
+    def delete_user(self, user_id):
+        self._write("DELETE", "/users/%d" % user_id)
+        return True
+
+    def password_works(self, username, password):
+        """True when Harbor accepts ``username``/``password`` (GET /users/current as that user)."""
+        response = self.client.session.request(
+            "GET", self.client.url(API + "/users/current"), auth=(username, password),
+            timeout=self.client.options.timeout, headers={"Accept": "application/json"})
+        response.close()
+        if response.status_code in (200, 401, 403):
+            return response.status_code == 200
+        raise RegistryHTTPError("GET", response.url, response.status_code)
+
+    # robots
+    def list_robots(self, level, project_id=None):
+        query = "Level=%s" % level
+        if project_id is not None:
+            query += ",ProjectID=%d" % project_id
+        return self._list("/robots", params={"q": query})
+
+    @none_on_404
+    def get_robot(self, robot_id):
+        return self._get("/robots/%d" % robot_id)
+
+    def create_robot(self, body):
+        response = self.client.request("POST", API + "/robots", expected=(201,), data=json.dumps(body), headers=JSON)
+        return response.json()
+
+    def update_robot(self, robot_id, body):
+        self._write("PUT", "/robots/%d" % robot_id, body)
+
+    def refresh_robot_secret(self, robot_id, secret=None):
+        response = self.client.request("PATCH", API + "/robots/%d" % robot_id, expected=(200,),
+                                       data=json.dumps({"secret": secret} if secret else {}), headers=JSON)
+        return (response.json() or {}).get("secret") or secret
+
+    @ignore_404
+    def delete_robot(self, robot_id):
+        self._write("DELETE", "/robots/%d" % robot_id)
+        return True
+
+    # retention
+    @none_on_404
+    def get_retention(self, retention_id):
+        return self._get("/retentions/%d" % retention_id)
+
+    def create_retention(self, policy):
+        return _id_from_location(self._write("POST", "/retentions", policy, expected=(201,)))
+
+    def update_retention(self, retention_id, policy):
+        self._write("PUT", "/retentions/%d" % retention_id, policy)
+
+    @ignore_404
+    def delete_retention(self, retention_id):
+        self._write("DELETE", "/retentions/%d" % retention_id)
+        return True
+
+    # garbage collection
+    def gc_schedule(self):
+        response = self.client.request("GET", API + "/system/gc/schedule")
+        if not response.content or not response.content.strip():
+            return None
+        data = response.json()
+        return data if data and data.get("schedule") else None
+
+    def create_gc_schedule(self, body):
+        return self._write("POST", "/system/gc/schedule", body, expected=(201,))
+
+    def update_gc_schedule(self, body):
+        self._write("PUT", "/system/gc/schedule", body)
+
+    def run_gc(self, parameters):
+        response = self.create_gc_schedule({"schedule": {"type": "Manual"}, "parameters": parameters})
+        return _id_from_location(response)
+
+    def get_gc(self, gc_id):
+        return self._get("/system/gc/%d" % gc_id)
+
+    def gc_history(self):
+        return self._list("/system/gc", params={"sort": "-creation_time"})
+
+    def gc_log(self, gc_id):
+        return self.client.request("GET", API + "/system/gc/%d/log" % gc_id).text
+
+
+# -- conversions between the collection's model and Harbor's objects ----------------------
+def retention_policy(project_id, retention, cron=DEFAULT_RETENTION_CRON):
+    """The /retentions policy for ``{keep_tags, max_age_days}``: either rule retains (algorithm "or")."""
+    rules = []
+    for template, value in (("latestPushedK", retention.get("keep_tags")),
+                            ("nDaysSinceLastPush", retention.get("max_age_days"))):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidParameterError("retention %s must be a positive integer, got %r" % (
+                "keep_tags" if template == "latestPushedK" else "max_age_days", value))
+        rules.append({
+            "disabled": False,
+            "action": "retain",
+            "template": template,
+            "params": {template: value},
+            "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+            "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches",
+                                                "pattern": "**"}]},
+        })
+    return {"algorithm": "or", "rules": rules, "scope": {"level": "project", "ref": project_id},
+            "trigger": {"kind": "Schedule", "settings": {"cron": check_cron(cron)}, "references": {}}}
+
+
+def retention_from_policy(policy):
+    """``({keep_tags, max_age_days}, cron)`` of a policy this collection wrote, or (None, None) for none.
+    A policy with rules of other shapes is returned as ``{"unmanaged": True}`` so it compares unequal."""
+    if not policy or not policy.get("rules"):
+        return None, None
+    result = {"keep_tags": None, "max_age_days": None}
+    for rule in policy["rules"]:
+        template = rule.get("template")
+        key = {"latestPushedK": "keep_tags", "nDaysSinceLastPush": "max_age_days"}.get(template)
+        selectors = rule.get("tag_selectors") or []
+        plain = (not rule.get("disabled") and rule.get("action") == "retain" and len(selectors) == 1
+                 and selectors[0].get("pattern") == "**" and selectors[0].get("decoration") == "matches")
+        if key is None or not plain or result[key] is not None:
+            return {"unmanaged": True}, None
+        result[key] = (rule.get("params") or {}).get(template)
+    cron = ((policy.get("trigger") or {}).get("settings") or {}).get("cron")
+    return result, cron
+
+
+def robot_permissions(permissions, level, project=None):
+    """Harbor RobotPermission list from the module's permissions (defaults filled in)."""
+    result = []
+    for perm in permissions or []:
+        kind = perm.get("kind") or ("project" if level == "project" else None)
+        namespace = perm.get("namespace")
+        if level == "project":
+            if kind != "project" or namespace not in (None, project):
+                raise InvalidParameterError("a project-level robot account only has permissions in its own "
+                                            "project %r" % project)
+            namespace = project
+        if kind is None:
+            kind = "system" if namespace == "/" else "project"
+        if kind == "system":
+            namespace = "/"
+        if not namespace:
+            raise InvalidParameterError("permission of kind %s needs a namespace (a project name or '*')" % kind)
+        access = []
+        for item in perm.get("access") or []:
+            if not item.get("resource") or not item.get("action"):
+                raise InvalidParameterError("every access entry needs a resource and an action, got %r" % (item,))
+            access.append({"resource": item["resource"], "action": item["action"],
+                           "effect": item.get("effect") or "allow"})
+        if not access:
+            raise InvalidParameterError("permission %s:%s lists no access" % (kind, namespace))
+        result.append({"kind": kind, "namespace": namespace, "access": access})
+    if level == "project" and len(result) != 1:
+        raise InvalidParameterError("a project-level robot account takes exactly one permission entry")
+    if not result:
+        raise InvalidParameterError("a robot account needs at least one permission")
+    return result
+
+
+def permission_key(permissions):
+    """Order-insensitive form of a RobotPermission list, for comparison."""
+    return sorted((p.get("kind"), p.get("namespace"),
+                   tuple(sorted((a.get("resource"), a.get("action"), a.get("effect") or "allow")
+                                for a in p.get("access") or [])))
+                  for p in permissions or [])
 
 
 class HarborBackend(Backend):
@@ -17,7 +482,10 @@ class HarborBackend(Backend):
         super().__init__(client)
         # Harbor's CSRF check refuses writes that carry its session cookie: never keep one.
         client.session.cookies.set_policy(_NoCookies())
+        self.api = HarborApi(client)
+        self._robot_prefix = None
 
+    # -- health ------------------------------------------------------------------------
     def health_checks(self, runner, debug_url=None):
         state = {}
 
@@ -44,6 +512,426 @@ class HarborBackend(Backend):
             return self.client.get_json(API + "/systeminfo").get("harbor_version")
         except OciRegistryError:
             return None
+
+    # -- projects (namespaces) -------------------------------------------------------------
+    def project_state(self, name):
+        """The namespace as the model sees it, or None. Internal ids under ``_``-keys."""
+        project = self.api.get_project(check_project_name(name))
+        if project is None:
+            return None
+        meta = project.get("metadata") or {}
+        quota = self.api.project_quota(project["project_id"])
+        storage = ((quota or {}).get("hard") or {}).get("storage")
+        retention_id = int(meta["retention_id"]) if meta.get("retention_id") else None
+        retention, cron = retention_from_policy(self.api.get_retention(retention_id) if retention_id else None)
+        return {
+            "name": project["name"],
+            "public": meta.get("public") == "true",
+            "quota_gb": None if storage is None else (-1 if storage < 0 else storage / float(GIB)),
+            "retention": retention,
+            "retention_cron": cron,
+            "repositories": project.get("repo_count") or 0,
+            "_project_id": project["project_id"],
+            "_quota_id": (quota or {}).get("id"),
+            "_retention_id": retention_id,
+        }
+
+    def ensure_project(self, name, public=False, quota_gb=None, retention=None, manage_retention=True,
+                       retention_cron=DEFAULT_RETENTION_CRON, description=None, check_mode=False):
+        """Create or update a project. Returns (changed, before, after, warnings).
+
+        ``quota_gb``: None leaves the quota alone, -1 is unlimited. ``retention``: None removes a
+        retention policy (when ``manage_retention``), a dict sets it. ``description`` has no field
+        in Harbor's project API (ProjectMetadata has no such key): it is reported as a warning."""
+        warnings = []
+        if description:
+            warnings.append("Harbor's project API has no description field; the description of %r is not stored "
+                            "in Harbor" % name)
+        if quota_gb is not None and quota_gb != -1 and (isinstance(quota_gb, bool) or quota_gb <= 0):
+            raise InvalidParameterError("quota_gb of %r must be a positive number of GiB or -1 (unlimited)" % name)
+        if retention is not None:
+            retention_policy(0, retention, retention_cron)  # validate before sending anything
+        before = self.project_state(name)
+        want = {"name": name, "public": bool(public)}
+        if quota_gb is not None:
+            want["quota_gb"] = quota_gb
+        if manage_retention:
+            want["retention"] = _retention_view(retention)
+            want["retention_cron"] = check_cron(retention_cron) if retention else None
+        current = _public_view(before)
+        after = dict(current or {}, **want)
+        changed = current != after
+        if not changed or check_mode:
+            return changed, current, after, warnings
+        if before is None:
+            body = {"project_name": name, "metadata": {"public": "true" if public else "false"}}
+            if quota_gb is not None:
+                body["storage_limit"] = -1 if quota_gb == -1 else int(quota_gb * GIB)
+            project_id = self.api.create_project(body)
+            quota_id = None
+            retention_id = None
+        else:
+            project_id = before["_project_id"]
+            quota_id = before["_quota_id"]
+            retention_id = before["_retention_id"]
+            if before["public"] != bool(public):
+                self.api.update_project(project_id, {"metadata": {"public": "true" if public else "false"}})
+            if quota_gb is not None and before["quota_gb"] != quota_gb:
+                if quota_id is None:
+                    raise OciRegistryError("Harbor has no quota for project %r (is quota_per_project_enable off?)"
+                                           % name)
+                self.api.update_quota(quota_id, -1 if quota_gb == -1 else int(quota_gb * GIB))
+        have = current or {}
+        if manage_retention and (have.get("retention"), have.get("retention_cron")) != \
+                (want["retention"], want["retention_cron"]):
+            if retention is None:
+                if retention_id:
+                    self.api.delete_retention(retention_id)
+            else:
+                policy = retention_policy(project_id, retention, retention_cron)
+                if retention_id:
+                    self.api.update_retention(retention_id, policy)
+                else:
+                    self.api.create_retention(policy)
+        return True, current, after, warnings
+
+    def delete_project(self, name, force=False, check_mode=False):
+        """Delete a project. Returns (changed, before, deleted_repositories)."""
+        before = self.project_state(name)
+        if before is None:
+            return False, None, []
+        repositories = [r["name"] for r in self.api.list_repositories(name)] if before["repositories"] else []
+        if repositories and not force:
+            raise ProjectNotEmptyError(
+                "project %r still holds %d repositories (%s%s): set force=true to delete them with the project"
+                % (name, len(repositories), ", ".join(repositories[:5]), ", ..." if len(repositories) > 5 else ""))
+        if check_mode:
+            return True, _public_view(before), repositories
+        for repository in repositories:
+            short = repository[len(name) + 1:] if repository.startswith(name + "/") else repository
+            self.api.delete_repository(name, short)
+        if before["_retention_id"]:
+            self.api.delete_retention(before["_retention_id"])
+        self.api.delete_project(before["_project_id"], name)
+        return True, _public_view(before), repositories
+
+    # -- members (policies) ----------------------------------------------------------------
+    def desired_members(self, policies, managed_users, public=False):
+        """{("u"|"g", name): role} and warnings from a namespace's policies.
+
+        Subjects: user names, ``group:<name>``, ``authenticated`` (= every user in
+        ``managed_users``) and ``anonymous`` (read = a public project; more cannot be expressed)."""
+        grants = {}
+        warnings = []
+        for policy in policies or []:
+            actions = set(policy.get("actions") or [])
+            for subject in policy.get("subjects") or []:
+                if subject == "anonymous":
+                    if actions - {"read"}:
+                        warnings.append("Harbor cannot give anonymous users %s; only read (a public project)"
+                                        % ", ".join(sorted(actions - {"read"})))
+                    if "read" in actions and not public:
+                        warnings.append("anonymous read needs a public project; set public: true")
+                    continue
+                if subject == "authenticated":
+                    targets = [("u", u) for u in managed_users]
+                elif subject.startswith("group:"):
+                    targets = [("g", subject[len("group:"):])]
+                else:
+                    targets = [("u", subject)]
+                for target in targets:
+                    grants.setdefault(target, set()).update(actions)
+        result = {}
+        for target, actions in grants.items():
+            role, exact = role_for_actions(actions)
+            if role is None:
+                continue
+            if not exact:
+                warnings.append("Harbor has no role for exactly %s; %s %r gets %s, which grants more" % (
+                    "+".join(a for a in ACTIONS if a in actions), "group" if target[0] == "g" else "user",
+                    target[1], role))
+            result[target] = role
+        return result, warnings
+
+    def current_members(self, project_id):
+        return dict(((m["entity_type"], m["entity_name"]), m) for m in self.api.list_members(project_id))
+
+    def ensure_members(self, project_name, desired, keep=(), purge=True, check_mode=False):
+        """Make the project's members match ``desired`` ({(type, name): role name}).
+
+        Members not in ``desired`` are removed when ``purge`` unless their name is in ``keep``
+        (the connecting user, whose membership Harbor adds on creation). Returns
+        (changed, before {"u:name": role}, after)."""
+        project = self.api.get_project(check_project_name(project_name))
+        if project is None:
+            raise OciRegistryError("project %r does not exist in Harbor" % project_name)
+        pid = project["project_id"]
+        current = self.current_members(pid)
+        before = dict(("%s:%s" % k, ROLE_NAMES.get(m["role_id"], m["role_id"])) for k, m in current.items())
+        after = dict(before)
+        plan = []
+        for key, role in sorted(desired.items()):
+            member = current.get(key)
+            if member is None:
+                plan.append(("add", key, role))
+            elif member["role_id"] != ROLE_IDS[role]:
+                plan.append(("update", member, role))
+            after["%s:%s" % key] = role
+        if purge:
+            for key, member in sorted(current.items()):
+                if key not in desired and key[1] not in keep:
+                    plan.append(("delete", member, None))
+                    after.pop("%s:%s" % key, None)
+        if plan and not check_mode:
+            groups = None
+            for action, target, role in plan:
+                if action == "add":
+                    if target[0] == "u":
+                        self.api.add_member(pid, ROLE_IDS[role], username=target[1])
+                    else:
+                        if groups is None:
+                            groups = dict((g["group_name"], g["id"]) for g in self.api.list_usergroups())
+                        if target[1] not in groups:
+                            raise OciRegistryError("group %r is not known to Harbor: groups come from LDAP, OIDC "
+                                                   "or an HTTP auth proxy and must exist before they get a role"
+                                                   % target[1])
+                        self.api.add_member(pid, ROLE_IDS[role], group_id=groups[target[1]])
+                elif action == "update":
+                    self.api.update_member(pid, target["id"], ROLE_IDS[role])
+                else:
+                    self.api.delete_member(pid, target["id"])
+        return bool(plan), before, after
+
+    # -- users -----------------------------------------------------------------------------
+    def user_state(self, name):
+        user = self.api.find_user(check_user_name(name))
+        if user is None:
+            return None
+        return {"name": user["username"], "admin": bool(user.get("sysadmin_flag")), "_user_id": user["user_id"]}
+
+    def ensure_user(self, name, password=None, admin=False, update_password="on_create", email=None,
+                    realname=None, check_mode=False):
+        """Create or update a local Harbor user. Returns (changed, before, after, password_changed)."""
+        if update_password not in ("on_create", "always"):
+            raise InvalidParameterError("update_password must be on_create or always")
+        if password is not None:
+            check_password(password, "password of user %r" % name)
+        before = self.user_state(name)
+        public_before = None if before is None else {"name": before["name"], "admin": before["admin"]}
+        after = {"name": name, "admin": bool(admin)}
+        if before is None:
+            if password is None:
+                raise InvalidParameterError("user %r does not exist in Harbor and no password was given" % name)
+            if not check_mode:
+                user_id = self.api.create_user({"username": name, "password": password, "realname": realname or name,
+                                                "email": email or "%s@oci-registry.invalid" % name})
+                if admin:
+                    self.api.set_sysadmin(user_id, True)
+            return True, public_before, after, True
+        changed = before["admin"] != bool(admin)
+        password_changed = False
+        if password is not None and update_password == "always" and name != self.client.options.username:
+            password_changed = not self.api.password_works(name, password)
+        elif password is not None and update_password == "always":
+            password_changed = password != self.client.options.password
+        if not check_mode:
+            if before["admin"] != bool(admin):
+                self.api.set_sysadmin(before["_user_id"], bool(admin))
+            if password_changed:
+                self.api.set_password(before["_user_id"], password)
+        return changed or password_changed, public_before, after, password_changed
+
+    def delete_user(self, name, check_mode=False):
+        before = self.user_state(name)
+        if before is None:
+            return False, None
+        if name == self.client.options.username:
+            raise InvalidParameterError("refusing to delete %r, the user this module connects as" % name)
+        if not check_mode:
+            self.api.delete_user(before["_user_id"])
+        return True, {"name": before["name"], "admin": before["admin"]}
+
+    # -- robots ----------------------------------------------------------------------------
+    def robot_prefix(self):
+        """The configured robot name prefix (robot$ unless changed in Harbor's configuration)."""
+        if self._robot_prefix is None:
+            try:
+                value = (self.api.configurations().get("robot_name_prefix") or {}).get("value")
+            except RegistryHTTPError as exc:
+                if exc.status not in (401, 403, 404):
+                    raise
+                value = None
+            self._robot_prefix = value or "robot$"
+        return self._robot_prefix
+
+    def find_robot(self, name, level="project", project=None):
+        """(robot or None, short name, full name, project id)."""
+        prefix = self.robot_prefix()
+        short, full = robot_names(name, level, project, prefix)
+        project_id = None
+        if level == "project":
+            found = self.api.get_project(check_project_name(project))
+            if found is None:
+                raise OciRegistryError("project %r does not exist in Harbor" % project)
+            project_id = found["project_id"]
+        for robot in self.api.list_robots(level, project_id):
+            if robot.get("name") == full:
+                return robot, short, full, project_id
+        return None, short, full, project_id
+
+    @staticmethod
+    def robot_view(robot):
+        if robot is None:
+            return None
+        return {"id": robot.get("id"), "name": robot.get("name"), "level": robot.get("level"),
+                "description": robot.get("description") or "", "disable": bool(robot.get("disable")),
+                "duration": robot.get("duration"), "expires_at": robot.get("expires_at"),
+                "permissions": sorted(
+                    ({"kind": p.get("kind"), "namespace": p.get("namespace"),
+                      "access": sorted(({"resource": a.get("resource"), "action": a.get("action"),
+                                         "effect": a.get("effect") or "allow"} for a in p.get("access") or []),
+                                       key=lambda a: (a["resource"], a["action"], a["effect"]))}
+                     for p in robot.get("permissions") or []),
+                    key=lambda p: (p["kind"], p["namespace"]))}
+
+    def ensure_robot(self, name, level="project", project=None, permissions=None, description="", duration=-1,
+                     disable=False, secret=None, update_secret="on_create", regenerate_secret=False,
+                     check_mode=False):
+        """Create or update a robot account. Returns dict(changed, before, after, secret, secret_changed).
+
+        ``secret`` is only returned when it was set or generated by this call."""
+        if secret is not None:
+            check_password(secret, "robot secret")
+        if duration is None or isinstance(duration, bool) or not (duration == -1 or duration > 0):
+            raise InvalidParameterError("duration must be -1 (never expires) or a positive number of days, got %r"
+                                        % (duration,))
+        if update_secret not in ("on_create", "always"):
+            raise InvalidParameterError("update_secret must be on_create or always")
+        perms = robot_permissions(permissions, level, project)
+        robot, short, full, _project_id = self.find_robot(name, level, project)
+        before = self.robot_view(robot)
+        desired = {"description": description or "", "disable": bool(disable), "duration": duration,
+                   "permissions": perms}
+        result = {"changed": False, "before": before, "secret": None, "secret_changed": False}
+        if robot is None:
+            after = self.robot_view(dict(desired, name=full, level=level, id=None, expires_at=None))
+            result.update(changed=True, after=after, secret_changed=True)
+            if check_mode:
+                return result
+            body = dict(desired, name=short, level=level)
+            if secret:
+                body["secret"] = secret
+            created = self.api.create_robot(body)
+            new_secret = created.get("secret")
+            if secret and new_secret != secret:
+                new_secret = self.api.refresh_robot_secret(created["id"], secret)
+            result["after"] = self.robot_view(self.api.get_robot(created["id"])) or dict(after, id=created["id"])
+            result["secret"] = new_secret
+            return result
+        same = (before["description"] == desired["description"] and before["disable"] == desired["disable"]
+                and before["duration"] == desired["duration"]
+                and permission_key(robot.get("permissions")) == permission_key(perms))
+        rotate = regenerate_secret or (secret is not None and update_secret == "always")
+        after = self.robot_view(dict(robot, **desired))
+        result.update(changed=not same or rotate, after=after, secret_changed=rotate)
+        if check_mode:
+            return result
+        if not same:
+            self.api.update_robot(robot["id"], dict(desired, name=robot["name"], level=robot["level"]))
+        if rotate:
+            result["secret"] = self.api.refresh_robot_secret(robot["id"], None if regenerate_secret and not secret
+                                                             else secret)
+        if not same:
+            result["after"] = self.robot_view(self.api.get_robot(robot["id"])) or after
+        return result
+
+    def delete_robot(self, name, level="project", project=None, check_mode=False):
+        robot, _short, _full, _pid = self.find_robot(name, level, project)
+        if robot is None:
+            return False, None
+        if not check_mode:
+            self.api.delete_robot(robot["id"])
+        return True, self.robot_view(robot)
+
+    # -- garbage collection ----------------------------------------------------------------
+    def gc_schedule_state(self):
+        """{"type": ..., "cron": ..., "parameters": {...}} or None when no schedule is set."""
+        data = self.api.gc_schedule()
+        if not data:
+            return None
+        schedule = data.get("schedule") or {}
+        try:
+            parameters = json.loads(data.get("job_parameters") or "{}")
+        except ValueError:
+            parameters = {}
+        return {"type": schedule.get("type"), "cron": schedule.get("cron"), "parameters": parameters}
+
+    def ensure_gc_schedule(self, cron=None, delete_untagged=True, workers=1, check_mode=False):
+        """Schedule GC with a six-field cron, or cancel it with ``cron=None``. Returns (changed, before, after)."""
+        before = self.gc_schedule_state()
+        if cron is None:
+            after = None
+            changed = before is not None and before.get("type") not in (None, "None")
+        else:
+            after = {"type": "Custom", "cron": check_cron(cron),
+                     "parameters": {"delete_untagged": bool(delete_untagged), "workers": int(workers)}}
+            changed = before is None or before.get("type") != "Custom" or before.get("cron") != after["cron"] or \
+                dict((k, (before.get("parameters") or {}).get(k)) for k in after["parameters"]) != after["parameters"]
+        if changed and not check_mode:
+            if after is None:
+                self.api.update_gc_schedule({"schedule": {"type": "None"}})
+            else:
+                body = {"schedule": {"type": "Custom", "cron": after["cron"]}, "parameters": after["parameters"]}
+                if before is None:
+                    self.api.create_gc_schedule(body)
+                else:
+                    self.api.update_gc_schedule(body)
+        return changed, before, after
+
+    def run_gc(self, delete_untagged=True, workers=1, dry_run=False):
+        return self.api.run_gc({"delete_untagged": bool(delete_untagged), "workers": int(workers),
+                                "dry_run": bool(dry_run)})
+
+    def wait_gc(self, gc_id, timeout=600, interval=2.0, sleep=time.sleep, clock=time.monotonic):
+        """Poll until the GC run ends; returns its record. Raises on timeout."""
+        deadline = clock() + timeout
+        while True:
+            record = self.api.get_gc(gc_id)
+            if record.get("job_status") in GC_DONE:
+                return record
+            if clock() >= deadline:
+                raise OciRegistryError("garbage collection %d still %s after %ss" % (
+                    gc_id, record.get("job_status"), timeout), gc_id=gc_id)
+            sleep(interval)
+
+    def gc_report(self, gc_id):
+        record = self.api.get_gc(gc_id)
+        return {"id": gc_id, "status": record.get("job_status"), "parameters": record.get("job_parameters"),
+                "log": self.api.gc_log(gc_id), "read_only": self.read_only()}
+
+    def read_only(self):
+        """True when Harbor is in read-only mode (a failed GC can leave it so)."""
+        try:
+            return bool((self.api.configurations().get("read_only") or {}).get("value"))
+        except RegistryHTTPError as exc:
+            if exc.status not in (401, 403):
+                raise
+            return bool(self.api.systeminfo().get("read_only"))
+
+    def set_read_only(self, flag):
+        self.api.update_configurations({"read_only": bool(flag)})
+
+
+def _retention_view(retention):
+    if retention is None:
+        return None
+    return {"keep_tags": retention.get("keep_tags"), "max_age_days": retention.get("max_age_days")}
+
+
+def _public_view(state):
+    if state is None:
+        return None
+    return dict((k, v) for k, v in state.items() if not k.startswith("_") and k != "repositories")
 
 
 class _NoCookies:

@@ -110,7 +110,7 @@ class HarborDouble:
         Handler.double = double
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="harbor-double", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="harbor-double", daemon=True)
         self.thread.start()
         return self
 

@@ -1,0 +1,411 @@
+"""The Harbor adapter (_harbor.py) against the swagger-validating Harbor double."""
+
+import pytest
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
+    InvalidParameterError,
+    RegistryHTTPError,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor import (
+    GIB,
+    ProjectNotEmptyError,
+    check_cron,
+    check_password,
+    quote_repository,
+    retention_from_policy,
+    retention_policy,
+    robot_names,
+    role_for_actions,
+)
+
+from .conftest import make_backend
+
+RETENTION = {"keep_tags": 10, "max_age_days": 90}
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+@pytest.mark.parametrize("password", ["Passw0rd", "Abcdefg1" * 16, "xY1" + "z" * 5])
+def test_password_rule_accepts(password):
+    assert check_password(password) == password
+
+
+@pytest.mark.parametrize("password,missing", [
+    ("Sh0rt", "8 to 128"), ("A1" + "b" * 127, "8 to 128"), ("alllower1", "upper-case"),
+    ("ALLUPPER1", "lower-case"), ("NoDigitsHere", "digit"), ("", "8 to 128"),
+])
+def test_password_rule_rejects(password, missing):
+    with pytest.raises(InvalidParameterError, match=missing):
+        check_password(password)
+
+
+@pytest.mark.parametrize("actions,role,exact", [
+    (["read"], "guest", True), (["read", "write"], "developer", True), (["write"], "developer", False),
+    (["read", "write", "delete"], "maintainer", True), (["read", "delete"], "maintainer", False),
+    (["read", "admin"], "projectAdmin", True), ([], None, True),
+])
+def test_role_mapping(actions, role, exact):
+    assert role_for_actions(actions) == (role, exact)
+
+
+def test_role_mapping_rejects_unknown_action():
+    with pytest.raises(InvalidParameterError, match="pull"):
+        role_for_actions(["pull"])
+
+
+@pytest.mark.parametrize("given", ["ci", "robot$ci", "proj+ci", "robot$proj+ci"])
+def test_robot_names_project(given):
+    assert robot_names(given, "project", "proj") == ("ci", "robot$proj+ci")
+
+
+@pytest.mark.parametrize("given", ["ops", "robot$ops"])
+def test_robot_names_system(given):
+    assert robot_names(given, "system") == ("ops", "robot$ops")
+
+
+def test_robot_names_custom_prefix():
+    assert robot_names("bot-ci", "system", prefix="bot-") == ("ci", "bot-ci")
+
+
+@pytest.mark.parametrize("cron,ok", [("0 0 0 * * *", True), ("0 0 * * *", False), ("@daily", False),
+                                     ("0  30 2 * * 1", True)])
+def test_six_field_cron(cron, ok):
+    if ok:
+        assert len(check_cron(cron).split()) == 6
+    else:
+        with pytest.raises(InvalidParameterError, match="six-field"):
+            check_cron(cron)
+
+
+def test_repository_names_are_encoded_twice():
+    assert quote_repository("a/b") == "a%252Fb"
+
+
+def test_retention_policy_round_trip():
+    policy = retention_policy(7, RETENTION, "0 0 3 * * *")
+    assert [r["template"] for r in policy["rules"]] == ["latestPushedK", "nDaysSinceLastPush"]
+    assert policy["rules"][0]["params"] == {"latestPushedK": 10}
+    assert retention_from_policy(policy) == (RETENTION, "0 0 3 * * *")
+
+
+def test_retention_policy_validates_against_swagger(swagger):
+    policy = retention_policy(7, RETENTION)
+    assert swagger.validate({"$ref": "#/definitions/RetentionPolicy"}, policy, "policy") == []
+
+
+# -- projects -------------------------------------------------------------------------------
+def test_project_create_update_noop_delete(double, backend):
+    changed, before, after, warnings = backend.ensure_project("team-a", public=False, quota_gb=5,
+                                                              retention=RETENTION)
+    assert changed and before is None and warnings == []
+    project = double.project("team-a")
+    assert project["metadata"]["public"] == "false"
+    assert double.quotas[project["quota_id"]]["hard"]["storage"] == 5 * GIB
+    policy = double.retentions[int(project["metadata"]["retention_id"])]
+    assert policy["trigger"]["settings"]["cron"] == "0 0 0 * * *"
+    assert backend.project_state("team-a")["retention"] == RETENTION
+
+    writes = len(double.writes())
+    changed, before, after, _ = backend.ensure_project("team-a", public=False, quota_gb=5, retention=RETENTION)
+    assert not changed and before == after
+    assert len(double.writes()) == writes, "a no-op must not write"
+
+    changed, before, after, _ = backend.ensure_project("team-a", public=True, quota_gb=-1,
+                                                       retention={"keep_tags": 3, "max_age_days": 7})
+    assert changed and before["public"] is False and after["public"] is True
+    assert project["metadata"]["public"] == "true"
+    assert double.quotas[project["quota_id"]]["hard"]["storage"] == -1
+    assert backend.project_state("team-a")["retention"] == {"keep_tags": 3, "max_age_days": 7}
+
+    changed, _before, after, _ = backend.ensure_project("team-a", public=True, retention=None)
+    assert changed and after["retention"] is None
+    assert "retention_id" not in project["metadata"] and double.retentions == {}
+
+    assert backend.delete_project("team-a")[0] is True
+    assert double.project("team-a") is None
+    assert backend.delete_project("team-a")[0] is False
+
+
+def test_project_check_mode_writes_nothing(double, backend):
+    changed, _before, after, _ = backend.ensure_project("dry", public=True, check_mode=True)
+    assert changed and after["public"] is True
+    assert double.project("dry") is None and double.writes() == []
+
+
+def test_project_description_is_a_warning_not_a_field(double, backend):
+    _changed, _b, _a, warnings = backend.ensure_project("described", description="Extension packages")
+    assert warnings and "description" in warnings[0]
+    assert "description" not in double.project("described")["metadata"]
+
+
+def test_project_name_is_checked_before_sending(double, backend):
+    with pytest.raises(InvalidParameterError, match="Harbor project name"):
+        backend.ensure_project("Team/A")
+    assert double.requests == []
+
+
+def test_delete_project_with_content_needs_force(double, backend):
+    backend.ensure_project("full")
+    double.add_repository("full", "app/web", artifacts=2)
+    double.add_repository("full", "tool")
+    with pytest.raises(ProjectNotEmptyError, match="force=true"):
+        backend.delete_project("full")
+    assert double.project("full") is not None
+    changed, _before, deleted = backend.delete_project("full", force=True)
+    assert changed and sorted(deleted) == ["full/app/web", "full/tool"]
+    assert double.project("full") is None
+    assert any("app%252Fweb" in path for _m, path, _s in double.requests), "nested names are encoded twice"
+
+
+def test_harbor_412_becomes_a_clear_error(double, backend):
+    backend.ensure_project("guarded")
+    double.inject("DELETE", r"/projects/\d+$", 412)
+    with pytest.raises(ProjectNotEmptyError, match="412"):
+        backend.delete_project("guarded")
+
+
+def test_pagination_over_250_projects(double, backend):
+    for index in range(250):
+        double._new_project("bulk-%03d" % index, owner=double.users[1])
+    names = [p["name"] for p in backend.api.list_projects()]
+    assert len(names) == 251 and names[0] == "library" and names[-1] == "bulk-249"
+    pages = [path for method, path, _s in double.requests if method == "GET" and "/projects" in path]
+    assert len(pages) == 3, pages  # page_size 100: 100 + 100 + 51
+    assert backend.project_state("bulk-249")["name"] == "bulk-249"
+
+
+def test_numeric_project_name_is_addressed_by_name(double, backend):
+    backend.ensure_project("123")
+    state = backend.project_state("123")
+    assert state["name"] == "123" and state["_project_id"] != 123
+
+
+# -- errors ---------------------------------------------------------------------------------
+def test_401_names_the_user(double):
+    bad = make_backend(double.url, password="WrongPass1")
+    with pytest.raises(RegistryHTTPError) as info:
+        bad.project_state("library")
+    assert info.value.status == 401 and "refused the credentials of user 'admin'" in str(info.value)
+    assert "WrongPass1" not in str(info.value)
+
+
+def test_403_for_non_admin(double, backend):
+    backend.ensure_user("dev", password="DevPassw0rd")
+    dev = make_backend(double.url, username="dev", password="DevPassw0rd")
+    with pytest.raises(RegistryHTTPError) as info:
+        dev.ensure_user("other", password="OtherPassw0rd")
+    assert info.value.status == 403
+
+
+def test_409_on_create_race(double, backend):
+    double.inject("POST", r"/projects$", 409)
+    with pytest.raises(RegistryHTTPError) as info:
+        backend.ensure_project("racy")
+    assert info.value.status == 409 and "CONFLICT" in str(info.value)
+
+
+def test_500_fails_then_a_rerun_succeeds(double, backend):
+    double.inject("POST", r"/projects$", 500)
+    with pytest.raises(RegistryHTTPError) as info:
+        backend.ensure_project("flaky")
+    assert info.value.status == 500
+    assert double.project("flaky") is None
+    assert backend.ensure_project("flaky")[0] is True
+    assert backend.ensure_project("flaky")[0] is False
+
+
+def test_503_is_retried(double, backend):
+    double.inject("POST", r"/projects$", 503, times=2)
+    assert backend.ensure_project("retried")[0] is True
+    statuses = [s for m, p, s in double.requests if m == "POST"]
+    assert statuses == [503, 503, 201]
+
+
+def test_no_session_cookie_is_ever_sent(double, backend):
+    backend.ensure_project("c1")
+    backend.ensure_project("c1", public=True)
+    assert double.violations == []  # the double refuses (and records) writes that carry sid
+
+
+# -- members --------------------------------------------------------------------------------
+def test_members_from_policies(double, backend):
+    backend.ensure_project("shared")
+    for name in ("alice", "bob", "carol"):
+        backend.ensure_user(name, password="Passw0rd-" + name)
+    double.add_usergroup("ops")
+    policies = [{"subjects": ["authenticated"], "actions": ["read"]},
+                {"subjects": ["bob"], "actions": ["read", "write"]},
+                {"subjects": ["carol"], "actions": ["read", "write", "delete"]},
+                {"subjects": ["group:ops"], "actions": ["admin"]},
+                {"subjects": ["anonymous"], "actions": ["read"]}]
+    desired, warnings = backend.desired_members(policies, ["alice", "bob", "carol"], public=True)
+    assert desired == {("u", "alice"): "guest", ("u", "bob"): "developer", ("u", "carol"): "maintainer",
+                       ("g", "ops"): "projectAdmin"}
+    assert warnings == []
+    changed, before, after = backend.ensure_members("shared", desired, keep=("admin",))
+    assert changed and before == {"u:admin": "projectAdmin"}
+    roles = dict((m["entity_name"], m["role_id"]) for m in double.members[double.project("shared")["project_id"]].values())
+    assert roles == {"admin": 1, "alice": 3, "bob": 2, "carol": 4, "ops": 1}
+    assert backend.ensure_members("shared", desired, keep=("admin",))[0] is False
+
+    desired[("u", "bob")] = "guest"
+    del desired[("u", "carol")]
+    changed, before, after = backend.ensure_members("shared", desired, keep=("admin",))
+    assert changed and after["u:bob"] == "guest" and "u:carol" not in after
+    roles = dict((m["entity_name"], m["role_id"]) for m in double.members[double.project("shared")["project_id"]].values())
+    assert roles == {"admin": 1, "alice": 3, "bob": 3, "ops": 1}
+
+
+def test_members_warn_where_harbor_cannot_express(backend):
+    desired, warnings = backend.desired_members(
+        [{"subjects": ["anonymous"], "actions": ["read", "write"]}, {"subjects": ["dan"], "actions": ["read", "delete"]}],
+        [], public=False)
+    assert desired == {("u", "dan"): "maintainer"}
+    assert len(warnings) == 3 and any("anonymous" in w for w in warnings) and any("grants more" in w for w in warnings)
+
+
+def test_unknown_group_is_a_clear_error(double, backend):
+    backend.ensure_project("g")
+    with pytest.raises(Exception, match="group 'nobody' is not known to Harbor"):
+        backend.ensure_members("g", {("g", "nobody"): "guest"})
+
+
+# -- users ----------------------------------------------------------------------------------
+def test_user_lifecycle(double, backend):
+    changed, before, after, pw = backend.ensure_user("dora", password="Dora-Passw0rd", admin=False)
+    assert changed and before is None and pw
+    assert double.user("dora")["email"] == "dora@oci-registry.invalid"
+    assert backend.ensure_user("dora", password="Dora-Passw0rd")[0] is False
+    # on_create: a different password is not applied
+    assert backend.ensure_user("dora", password="Other-Passw0rd")[0] is False
+    assert double.user("dora")["password"] == "Dora-Passw0rd"
+    # always: applied when it differs, and a no-op when it already works
+    assert backend.ensure_user("dora", password="Other-Passw0rd", update_password="always")[3] is True
+    assert double.user("dora")["password"] == "Other-Passw0rd"
+    assert backend.ensure_user("dora", password="Other-Passw0rd", update_password="always")[0] is False
+    # sysadmin flag
+    changed, before, after, _ = backend.ensure_user("dora", admin=True)
+    assert changed and before["admin"] is False and double.user("dora")["sysadmin_flag"] is True
+    assert backend.ensure_user("dora", admin=True)[0] is False
+    assert backend.delete_user("dora")[0] is True
+    assert double.user("dora") is None and backend.delete_user("dora")[0] is False
+
+
+def test_user_password_checked_before_sending(double, backend):
+    with pytest.raises(InvalidParameterError, match="upper-case"):
+        backend.ensure_user("weak", password="weakpassw0rd")
+    assert double.writes() == []
+
+
+def test_user_check_mode(double, backend):
+    assert backend.ensure_user("ghost", password="Ghost-Passw0rd", check_mode=True)[0] is True
+    assert double.user("ghost") is None
+
+
+def test_never_deletes_the_connecting_user(backend):
+    with pytest.raises(InvalidParameterError, match="connects as"):
+        backend.delete_user("admin")
+
+
+# -- robots ---------------------------------------------------------------------------------
+PULL = [{"access": [{"resource": "repository", "action": "pull"}]}]
+PUSH = [{"access": [{"resource": "repository", "action": "pull"}, {"resource": "repository", "action": "push"}]}]
+
+
+def test_project_robot_lifecycle(double, backend):
+    backend.ensure_project("apps")
+    result = backend.ensure_robot("ci", project="apps", permissions=PULL, description="CI pulls")
+    assert result["changed"] and result["secret"] and result["after"]["name"] == "robot$apps+ci"
+    secret = result["secret"]
+    for spelling in ("ci", "robot$apps+ci", "apps+ci"):
+        again = backend.ensure_robot(spelling, project="apps", permissions=PULL, description="CI pulls")
+        assert not again["changed"] and again["secret"] is None, spelling
+    changed = backend.ensure_robot("ci", project="apps", permissions=PUSH, description="CI pushes", duration=30)
+    assert changed["changed"] and changed["secret"] is None
+    robot = next(r for r in double.robots.values() if r["name"] == "robot$apps+ci")
+    assert robot["duration"] == 30 and robot["secret"] == secret
+    assert len(robot["permissions"][0]["access"]) == 2
+    assert backend.delete_robot("ci", project="apps")[0] is True
+    assert backend.delete_robot("ci", project="apps")[0] is False
+
+
+def test_robot_given_secret_and_rotation(double, backend):
+    result = backend.ensure_robot("ops", level="system", permissions=[
+        {"kind": "system", "namespace": "/", "access": [{"resource": "project", "action": "list"}]},
+        {"namespace": "*", "access": [{"resource": "repository", "action": "pull"}]}], secret="Robot-Secr3t")
+    assert result["secret"] == "Robot-Secr3t"
+    robot = next(r for r in double.robots.values() if r["name"] == "robot$ops")
+    assert robot["secret"] == "Robot-Secr3t"
+    perms = [{"kind": "system", "namespace": "/", "access": [{"resource": "project", "action": "list"}]},
+             {"namespace": "*", "access": [{"resource": "repository", "action": "pull"}]}]
+    assert backend.ensure_robot("ops", level="system", permissions=perms, secret="Robot-Secr3t")["changed"] is False
+    rotated = backend.ensure_robot("ops", level="system", permissions=perms, secret="Robot-Secr4t",
+                                   update_secret="always")
+    assert rotated["changed"] and rotated["secret"] == "Robot-Secr4t" and robot["secret"] == "Robot-Secr4t"
+    regenerated = backend.ensure_robot("ops", level="system", permissions=perms, regenerate_secret=True)
+    assert regenerated["changed"] and regenerated["secret"] not in (None, "Robot-Secr4t")
+
+
+def test_robot_secret_rule_checked(double, backend):
+    with pytest.raises(InvalidParameterError, match="robot secret"):
+        backend.ensure_robot("x", level="system", permissions=PULL, secret="short")
+    assert double.writes() == []
+
+
+def test_robot_custom_prefix(double, backend):
+    double.config["robot_name_prefix"] = "bot_"
+    backend.ensure_project("p")
+    result = backend.ensure_robot("robot$ci", project="p", permissions=PULL)
+    assert result["after"]["name"] == "bot_p+ci"
+    assert backend.ensure_robot("bot_p+ci", project="p", permissions=PULL)["changed"] is False
+
+
+# -- garbage collection ---------------------------------------------------------------------
+def test_gc_schedule(double, backend):
+    changed, before, after = backend.ensure_gc_schedule("0 0 2 * * 6")
+    assert changed and before is None and double.gc_schedule["schedule"]["cron"] == "0 0 2 * * 6"
+    assert backend.ensure_gc_schedule("0 0 2 * * 6")[0] is False
+    assert backend.ensure_gc_schedule("0 0 3 * * 6")[0] is True
+    assert backend.ensure_gc_schedule(None)[0] is True and double.gc_schedule is None
+    assert backend.ensure_gc_schedule(None)[0] is False
+    with pytest.raises(InvalidParameterError):
+        backend.ensure_gc_schedule("0 3 * * 6")
+
+
+def test_gc_run_wait_report(double, backend):
+    double.gc_steps = 3
+    gc_id = backend.run_gc(dry_run=True)
+    sleeps = []
+    record = backend.wait_gc(gc_id, sleep=sleeps.append)
+    assert record["job_status"] == "Success" and len(sleeps) == 2
+    report = backend.gc_report(gc_id)
+    assert report["status"] == "Success" and "blobs" in report["log"] and report["read_only"] is False
+
+
+def test_gc_failure_leaves_read_only(double, backend):
+    double.gc_fails = True
+    gc_id = backend.run_gc()
+    assert backend.wait_gc(gc_id, sleep=lambda _s: None)["job_status"] == "Error"
+    assert backend.read_only() is True
+    backend.set_read_only(False)
+    assert backend.read_only() is False
+
+
+def test_gc_wait_times_out(double, backend):
+    double.gc_steps = 100
+    gc_id = backend.run_gc()
+    ticks = iter(range(1000))
+    with pytest.raises(Exception, match="still"):
+        backend.wait_gc(gc_id, timeout=3, sleep=lambda _s: None, clock=lambda: next(ticks))
+
+
+# -- health ---------------------------------------------------------------------------------
+def test_version_and_health(double, backend):
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._health import HealthRunner
+    assert backend.version() == "v2.15.2"
+    runner = HealthRunner()
+    backend.health_checks(runner)
+    assert runner.healthy and len(runner.checks) == 8
+    double.health_status = "unhealthy"
+    runner = HealthRunner()
+    backend.health_checks(runner)
+    assert not runner.healthy and [c["name"] for c in runner.failed] == ["harbor_health", "harbor_component_registryctl"]
