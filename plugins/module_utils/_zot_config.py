@@ -1,0 +1,1534 @@
+# Copyright: provisioning.oci_registry contributors
+# Apache License 2.0 (see LICENSE)
+"""Zot configuration: generator, checker and reload/restart classifier (pure Python).
+
+* ``generate(options)`` turns structured options (the ``zot_*`` role variables without
+  their prefix) plus the collection's access model (users and namespaces) into zot's
+  ``config.json`` dict; ``render(config)`` gives its canonical JSON text.
+* ``check(config)`` applies zot's own rules to a config dict: only keys zot's config model
+  knows (zot's loader decodes with "unused keys are errors", case-insensitively), the
+  types that model declares (``http.port`` is a string, durations are Go duration
+  strings), and the cross-field rules zot enforces when it loads a file, plus a few
+  project rules that are stricter than zot (noted where they are).
+* ``classify_change(old, new)`` says whether zot picks a change up from an in-place write
+  of its config file (``reload``) or needs a restart (``restart``).
+* ``authorize(config, repository, action, username, groups)`` evaluates zot's access
+  rules (longest matching repository glob wins, then the admin policy) so that the
+  generated ``accessControl`` can be checked without a running zot.
+
+Facts about zot come from its v2.1.20 documentation and example configurations
+(``../shared/reference/zot``) and its published configuration model. No zot code is
+copied here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+import re
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+
+ZOT_VERSION = "v2.1.20"
+DIST_SPEC_VERSION = "1.1.1"
+
+# The model's actions and what they mean in zot's accessControl.
+# zot's own rules: "create" needs "read"; "update" needs "read" and "create";
+# "delete" needs "read". So every grant that writes or deletes also reads.
+ZOT_ACTIONS = ("read", "create", "update", "delete")
+MODEL_ACTIONS = {
+    "read": ("read",),
+    "write": ("read", "create", "update"),
+    "delete": ("read", "delete"),
+    "admin": ZOT_ACTIONS,
+}
+SPECIAL_SUBJECTS = ("authenticated", "anonymous")
+LOG_LEVELS = ("debug", "trace", "info", "warn", "warning", "error", "fatal", "panic")
+STORAGE_DRIVERS = ("s3", "gcs", "azure")
+MIN_SCRUB_INTERVAL_NS = 2 * 3600 * 10 ** 9
+MIN_CVE_INTERVAL_NS = 2 * 3600 * 10 ** 9
+DISALLOWED_METRICS_PATHS = ("/", "/v2")
+
+
+class ZotConfigError(InvalidParameterError):
+    """A zot configuration that zot would refuse (or that the project refuses)."""
+
+    def __init__(self, problems, warnings=None):
+        self.problems = list(problems)
+        self.warnings = list(warnings or [])
+        msg = "invalid zot configuration: " + "; ".join(self.problems)
+        super().__init__(msg, problems=self.problems)
+
+
+# --------------------------------------------------------------------------------------
+# Go durations
+# --------------------------------------------------------------------------------------
+_DURATION_UNITS = {
+    "ns": 1,
+    "us": 10 ** 3,
+    "\u00b5s": 10 ** 3,
+    "\u03bcs": 10 ** 3,
+    "ms": 10 ** 6,
+    "s": 10 ** 9,
+    "m": 60 * 10 ** 9,
+    "h": 3600 * 10 ** 9,
+}
+_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def parse_duration(text):
+    """Nanoseconds in a Go duration string ("1h", "1h30m", "24h0m0s", "-5s", "0").
+
+    Raises ValueError for anything Go's time.ParseDuration would refuse.
+    """
+    if not isinstance(text, str):
+        raise ValueError("not a string")
+    rest = text
+    sign = 1
+    if rest[:1] in ("+", "-"):
+        sign = -1 if rest[0] == "-" else 1
+        rest = rest[1:]
+    if rest == "0":
+        return 0
+    if not rest:
+        raise ValueError("empty duration")
+    total = 0
+    while rest:
+        match = _DURATION_PART.match(rest)
+        if not match or match.group(1) in ("", "."):
+            raise ValueError("invalid duration %r" % text)
+        number, unit = match.group(1), match.group(2)
+        whole, _dot, frac = number.partition(".")
+        value = int(whole or "0") * _DURATION_UNITS[unit]
+        if frac:
+            value += int(frac) * _DURATION_UNITS[unit] // (10 ** len(frac))
+        total += value
+        rest = rest[match.end():]
+    return sign * total
+
+
+def format_duration(nanoseconds):
+    """The canonical Go form of a duration (what time.Duration.String() prints)."""
+    if nanoseconds == 0:
+        return "0s"
+    sign = "-" if nanoseconds < 0 else ""
+    ns = abs(nanoseconds)
+    if ns < 10 ** 9:
+        for unit, size in (("ms", 10 ** 6), ("\u00b5s", 10 ** 3), ("ns", 1)):
+            if ns >= size:
+                return sign + _trim_fraction(ns, size) + unit
+    hours, ns = divmod(ns, 3600 * 10 ** 9)
+    minutes, ns = divmod(ns, 60 * 10 ** 9)
+    seconds = _trim_fraction(ns, 10 ** 9) + "s"
+    if hours:
+        return "%s%dh%dm%s" % (sign, hours, minutes, seconds)
+    if minutes:
+        return "%s%dm%s" % (sign, minutes, seconds)
+    return sign + seconds
+
+
+def _trim_fraction(value, size):
+    whole, frac = divmod(value, size)
+    if not frac:
+        return str(whole)
+    digits = len(str(size)) - 1
+    return ("%d.%0*d" % (whole, digits, frac)).rstrip("0")
+
+
+def hours(days):
+    """``max_age_days`` as the Go duration zot's pushedWithin takes ("720h" for 30)."""
+    return "%dh" % (int(days) * 24)
+
+
+# --------------------------------------------------------------------------------------
+# Globs (zot matches repository names with doublestar globs)
+# --------------------------------------------------------------------------------------
+def glob_is_valid(pattern):
+    """Whether a doublestar glob compiles: balanced [] and {}, no dangling escape."""
+    if not isinstance(pattern, str):
+        return False
+    depth_brace = 0
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            if i + 1 >= len(pattern):
+                return False
+            i += 2
+            continue
+        if char == "[":
+            end = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("!", "^") else i + 1)
+            if end < 0:
+                return False
+            i = end + 1
+            continue
+        if char == "{":
+            depth_brace += 1
+        elif char == "}":
+            if depth_brace == 0:
+                return False
+            depth_brace -= 1
+        i += 1
+    return depth_brace == 0
+
+
+def _glob_regex(pattern):
+    out = []
+    segments = pattern.split("/")
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        if segment == "**":
+            if index == last:
+                # "a/**" matches "a", "a/" and everything below it; "**" matches all.
+                if index == 0:
+                    out.append(".*")
+                else:
+                    out[-1] = out[-1][:-1] if out[-1].endswith("/") else out[-1]
+                    out.append("(?:/.*)?")
+            else:
+                out.append("(?:[^/]*/)*" if index == 0 else "(?:[^/]*/)*")
+            continue
+        part = []
+        i = 0
+        while i < len(segment):
+            char = segment[i]
+            if char == "\\" and i + 1 < len(segment):
+                part.append(re.escape(segment[i + 1]))
+                i += 2
+                continue
+            if char == "*":
+                while i + 1 < len(segment) and segment[i + 1] == "*":
+                    i += 1
+                part.append("[^/]*")
+            elif char == "?":
+                part.append("[^/]")
+            elif char == "[":
+                end = segment.find("]", i + 1)
+                body = segment[i + 1:end]
+                if body[:1] in ("!", "^"):
+                    body = "^" + body[1:]
+                part.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+            elif char == "{":
+                end = segment.find("}", i)
+                alternatives = segment[i + 1:end].split(",")
+                part.append("(?:" + "|".join(re.escape(a) for a in alternatives) + ")")
+                i = end
+            else:
+                part.append(re.escape(char))
+            i += 1
+        out.append("".join(part) + ("/" if index != last else ""))
+    return re.compile("^" + "".join(out) + "$")
+
+
+def glob_match(pattern, name):
+    """doublestar semantics for repository names: ``*`` stays inside one path segment,
+    ``**`` spans segments, and a trailing ``/**`` also matches the directory itself."""
+    return bool(_glob_regex(pattern).match(name))
+
+
+# --------------------------------------------------------------------------------------
+# The key tree zot's loader accepts (v2.1.20), with the declared type of every leaf
+# --------------------------------------------------------------------------------------
+STR, BOOL, INT, DURATION, PORT, TIMEWINDOW, ANY = "str", "bool", "int", "duration", "port", "timewindow", "any"
+
+
+class ListOf:
+    def __init__(self, item):
+        self.item = item
+
+
+class MapOf:
+    def __init__(self, item):
+        self.item = item
+
+
+STRLIST = ListOf(STR)
+TLS = {"cert": STR, "key": STR, "cacert": STR}
+KEEP_RULES = {
+    "pulledWithin": DURATION,
+    "pushedWithin": DURATION,
+    "mostRecentlyPushedCount": INT,
+    "mostRecentlyPulledCount": INT,
+}
+RETENTION = {
+    "dryRun": BOOL,
+    "delay": DURATION,
+    "policies": ListOf({
+        "repositories": STRLIST,
+        "deleteReferrers": BOOL,
+        "deleteUntagged": BOOL,
+        "keepTags": ListOf(dict(KEEP_RULES, patterns=STRLIST)),
+        "keepUntagged": dict(KEEP_RULES),
+    }),
+}
+STORAGE = {
+    "rootDirectory": STR,
+    "maxRepos": INT,
+    "dedupe": BOOL,
+    "remoteCache": BOOL,
+    "redirectBlobURL": BOOL,
+    "gc": BOOL,
+    "commit": BOOL,
+    "gcDelay": DURATION,
+    "gcInterval": DURATION,
+    "gcTimeWindow": TIMEWINDOW,
+    "retention": RETENTION,
+    "storageDriver": MapOf(ANY),
+    "cacheDriver": MapOf(ANY),
+}
+POLICY = {
+    "users": STRLIST,
+    "groups": STRLIST,
+    "actions": STRLIST,
+    "conditions": ListOf({"expression": STR, "message": STR}),
+}
+ACCESS_CONTROL = {
+    "repositories": MapOf({"policies": ListOf(POLICY), "defaultPolicy": STRLIST, "anonymousPolicy": STRLIST}),
+    "adminPolicy": POLICY,
+    "groups": MapOf({"users": STRLIST}),
+    "metrics": {"users": STRLIST, "anonymousPolicy": STRLIST},
+}
+AUTH = {
+    "failDelay": INT,
+    "htpasswd": {"path": STR},
+    "ldap": {
+        "credentialsFile": STR, "port": INT, "insecure": BOOL, "startTLS": BOOL, "skipVerify": BOOL,
+        "subtreeSearch": BOOL, "address": STR, "userGroupAttribute": STR, "baseDN": STR,
+        "userAttribute": STR, "userFilter": STR, "caCert": STR,
+    },
+    "bearer": {
+        "realm": STR, "service": STR, "cert": STR,
+        "upstreamTokenEndpoint": {"realm": STR, "service": STR, "allowInsecureHttp": BOOL},
+        "oidc": ListOf({
+            "issuer": STR, "audiences": STRLIST,
+            "claimMapping": {
+                "variables": ListOf({"name": STR, "expression": STR}),
+                "validations": ListOf({"expression": STR, "message": STR}),
+                "username": STR, "groups": STR,
+            },
+            "certificateAuthority": STR, "certificateAuthorityFile": STR, "skipIssuerVerification": BOOL,
+        }),
+        "awsSecretsManager": {"region": STR, "secretName": STR, "refreshInterval": DURATION},
+    },
+    "openid": {
+        "providers": MapOf({
+            "credentialsFile": STR, "name": STR, "clientid": STR, "clientsecret": STR, "keypath": STR,
+            "issuer": STR, "authurl": STR, "tokenurl": STR, "scopes": STRLIST,
+            "claimMapping": {"username": STR, "groups": STR},
+        }),
+        "callbackAllowOrigins": STRLIST,
+    },
+    "apikey": BOOL,
+    "sessionKeysFile": STR,
+    "sessionDriver": MapOf(ANY),
+    "secureSession": BOOL,
+    "mtls": {
+        "identityAttributes": STRLIST, "uriSanPattern": STR, "uriSanIndex": INT,
+        "dnsSanIndex": INT, "emailSanIndex": INT,
+    },
+}
+HTTP = {
+    "address": STR,
+    "externalUrl": STR,
+    "port": PORT,
+    "allowOrigin": STR,
+    "readTimeout": DURATION,
+    "writeTimeout": DURATION,
+    "tls": TLS,
+    "auth": AUTH,
+    "accessControl": ACCESS_CONTROL,
+    "realm": STR,
+    "ratelimit": {"rate": INT, "methods": ListOf({"method": STR, "rate": INT})},
+    "compat": STRLIST,
+}
+SYNC = {
+    "enable": BOOL,
+    "credentialsFile": STR,
+    "downloadDir": STR,
+    "registries": ListOf({
+        "urls": STRLIST,
+        "pollInterval": DURATION,
+        "content": ListOf({
+            "prefix": STR,
+            "tags": {"regex": STR, "excludeRegex": STR, "semver": BOOL},
+            "destination": STR,
+            "stripPrefix": BOOL,
+        }),
+        "tlsVerify": BOOL,
+        "onDemand": BOOL,
+        "certDir": STR,
+        "maxRetries": INT,
+        "retryDelay": DURATION,
+        "maxRetryDelay": DURATION,
+        "onlySigned": BOOL,
+        "syncLegacyCosignTags": BOOL,
+        "credentialHelper": STR,
+        "oauth2CredentialHelper": MapOf(ANY),
+        "preserveDigest": BOOL,
+        "syncTimeout": DURATION,
+    }),
+}
+EXTENSIONS = {
+    "search": {
+        "enable": BOOL,
+        "cve": {
+            "updateInterval": DURATION,
+            "trivy": {
+                "dbRepository": STR, "javaDBRepository": STR, "vulnSeveritySources": STRLIST,
+                "sbom": {"enable": BOOL, "format": STR},
+            },
+        },
+    },
+    "sync": SYNC,
+    "metrics": {"enable": BOOL, "prometheus": {"path": STR}},
+    "scrub": {"enable": BOOL, "interval": DURATION},
+    "lint": {"enable": BOOL, "mandatoryAnnotations": STRLIST},
+    "ui": {"enable": BOOL},
+    "mgmt": {"enable": BOOL},
+    "apikey": {"enable": BOOL},
+    "trust": {"enable": BOOL, "cosign": BOOL, "notation": BOOL},
+    # The event recorder has its own decoder with sink-specific shapes; accepted as an
+    # object and not checked further here.
+    "events": MapOf(ANY),
+}
+SCHEMA = {
+    "distSpecVersion": STR,
+    "goVersion": STR,
+    "commit": STR,
+    "releaseTag": STR,
+    "binaryType": STR,
+    "storage": dict(STORAGE, subPaths=MapOf(STORAGE), fastRestart=BOOL),
+    "http": HTTP,
+    "log": {"level": STR, "output": STR, "audit": STR},
+    "extensions": EXTENSIONS,
+    "scheduler": {"numWorkers": INT},
+    "cluster": {"members": STRLIST, "hashKey": STR, "tls": TLS},
+}
+
+_TYPE_WORDS = {
+    STR: "a string",
+    BOOL: "a boolean (true/false)",
+    INT: "an integer",
+    DURATION: 'a Go duration string such as "1h", "90m" or "24h0m0s"',
+    PORT: 'a string holding a port number 0-65535, such as "5000" (zot declares http.port a string)',
+    TIMEWINDOW: 'a "HH:MM-HH:MM" time-of-day window in UTC, such as "01:00-08:00"',
+}
+
+# Which role variable feeds which part of the config (longest prefix wins). Used to name
+# the variable in error messages about generated configs.
+VARIABLES = {
+    "distSpecVersion": "zot_dist_spec_version",
+    "storage": "zot_config_overrides",
+    "storage.rootDirectory": "zot_root_directory",
+    "storage.dedupe": "zot_dedupe",
+    "storage.gc": "zot_gc",
+    "storage.gcDelay": "zot_gc_delay",
+    "storage.gcInterval": "zot_gc_interval",
+    "storage.gcTimeWindow": "zot_gc_time_window",
+    "storage.maxRepos": "zot_max_repos",
+    "storage.retention": "zot_namespaces (retention)",
+    "storage.retention.dryRun": "zot_retention_dry_run",
+    "storage.retention.delay": "zot_retention_delay",
+    "http.address": "zot_http_address",
+    "http.port": "zot_http_port",
+    "http.realm": "zot_realm",
+    "http.externalUrl": "zot_external_url",
+    "http.allowOrigin": "zot_allow_origin",
+    "http.compat": "zot_http_compat",
+    "http.tls": "zot_tls_cert",
+    "http.tls.key": "zot_tls_key",
+    "http.tls.cacert": "zot_tls_cacert",
+    "http.auth": "zot_htpasswd_path",
+    "http.auth.failDelay": "zot_fail_delay",
+    "http.accessControl": "zot_namespaces",
+    "http.accessControl.adminPolicy": "zot_users (admin)",
+    "http.accessControl.groups": "zot_users (groups)",
+    "http.accessControl.metrics": "zot_metrics_users",
+    "http.accessControl.metrics.anonymousPolicy": "zot_metrics_anonymous",
+    "http.ratelimit": "zot_ratelimit_rate",
+    "http.ratelimit.methods": "zot_ratelimit_methods",
+    "log.level": "zot_log_level",
+    "log.output": "zot_log_output",
+    "log.audit": "zot_log_audit",
+    "extensions.search": "zot_search_enabled",
+    "extensions.search.cve": "zot_cve_enabled",
+    "extensions.search.cve.updateInterval": "zot_cve_update_interval",
+    "extensions.ui": "zot_ui_enabled",
+    "extensions.metrics": "zot_metrics_enabled",
+    "extensions.metrics.prometheus.path": "zot_metrics_path",
+    "extensions.scrub": "zot_scrub_enabled",
+    "extensions.scrub.interval": "zot_scrub_interval",
+    "extensions.sync": "zot_sync_registries",
+    "extensions.sync.credentialsFile": "zot_sync_credentials_file",
+    "extensions.sync.downloadDir": "zot_sync_download_dir",
+    "extensions.lint": "zot_lint_enabled",
+    "extensions.lint.mandatoryAnnotations": "zot_lint_mandatory_annotations",
+}
+
+
+def _dotted(path):
+    """A readable path: http.accessControl.repositories["a/**"].policies[0]."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += "[%d]" % part
+        elif re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", part):
+            out += ("." if out else "") + part
+        else:
+            out += "[%s]" % json.dumps(part)
+    return out
+
+
+def _plain(path):
+    """The path without list indexes and map keys: for the VARIABLES lookup."""
+    return ".".join(p for p in path if isinstance(p, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", p))
+
+
+class _Report:
+    def __init__(self, variables=None, overridden=()):
+        self.errors = []
+        self.warnings = []
+        self.variables = variables
+        self.overridden = overridden
+
+    def name(self, path):
+        dotted = _dotted(path)
+        if self.variables is None:
+            return dotted
+        plain = _plain(path)
+        for prefix in self.overridden:
+            if plain == prefix or plain.startswith(prefix + "."):
+                return "zot_config_overrides (%s)" % dotted
+        best = None
+        for key in self.variables:
+            if plain == key or plain.startswith(key + "."):
+                if best is None or len(key) > len(best):
+                    best = key
+        if best is None:
+            return "zot_config_overrides (%s)" % dotted
+        return "%s (%s)" % (self.variables[best], dotted)
+
+    def error(self, path, msg):
+        self.errors.append("%s: %s" % (self.name(path), msg))
+
+    def warn(self, path, msg):
+        self.warnings.append("%s: %s" % (self.name(path), msg))
+
+
+def _describe(value):
+    if value is None:
+        return "null"
+    return "%s %s" % (type(value).__name__, json.dumps(value) if isinstance(value, (str, int, float, bool)) else "")
+
+
+def _check_leaf(kind, value, path, report):
+    if kind == ANY:
+        return
+    ok = True
+    if kind == STR:
+        ok = isinstance(value, str)
+    elif kind == BOOL:
+        ok = isinstance(value, bool)
+    elif kind == INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == DURATION:
+        if isinstance(value, str):
+            try:
+                parse_duration(value)
+            except ValueError:
+                ok = False
+        else:
+            ok = False
+    elif kind == PORT:
+        ok = isinstance(value, str) and value.isdigit() and 0 <= int(value) <= 65535
+    elif kind == TIMEWINDOW:
+        ok = isinstance(value, str) and _time_window_ok(value)
+    if not ok:
+        report.error(path, "must be %s, got %s" % (_TYPE_WORDS[kind], _describe(value).strip()))
+
+
+def _time_window_ok(value):
+    if value == "":
+        return True
+    start, sep, end = value.partition("-")
+    if not sep:
+        return False
+    times = []
+    for part in (start.strip(), end.strip()):
+        match = re.match(r"^([0-9]{2}):([0-9]{2})$", part)
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            return False
+        times.append(int(match.group(1)) * 60 + int(match.group(2)))
+    return times[0] != times[1]
+
+
+def _walk(spec, value, path, report):
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            report.error(path, "must be an object, got %s" % _describe(value).strip())
+            return
+        known = {k.lower(): (k, v) for k, v in spec.items()}
+        seen = {}
+        for key, item in value.items():
+            entry = known.get(str(key).lower())
+            if entry is None:
+                report.error(path + [key], "zot does not know this key (its loader rejects unknown keys); "
+                                           "valid keys here: %s" % ", ".join(sorted(spec)))
+                continue
+            if entry[0].lower() in seen:
+                report.error(path + [key], "duplicate of %r (zot reads keys case-insensitively)" % seen[entry[0].lower()])
+            seen[entry[0].lower()] = key
+            _walk(entry[1], item, path + [key], report)
+    elif isinstance(spec, ListOf):
+        if not isinstance(value, list):
+            report.error(path, "must be a list, got %s" % _describe(value).strip())
+            return
+        for index, item in enumerate(value):
+            _walk(spec.item, item, path + [index], report)
+    elif isinstance(spec, MapOf):
+        if not isinstance(value, dict):
+            report.error(path, "must be an object, got %s" % _describe(value).strip())
+            return
+        for key, item in value.items():
+            _walk(spec.item, item, path + [key], report)
+    else:
+        _check_leaf(spec, value, path, report)
+
+
+def _get(config, *keys, **kwargs):
+    """A nested value looked up case-insensitively (as zot reads keys), or ``default``."""
+    node = config
+    for key in keys:
+        if not isinstance(node, dict):
+            return kwargs.get("default")
+        found = None
+        for candidate in node:
+            if str(candidate).lower() == key.lower():
+                found = candidate
+                break
+        if found is None:
+            return kwargs.get("default")
+        node = node[found]
+    return node
+
+
+def _duration_ns(value, default=None):
+    try:
+        return parse_duration(value)
+    except (ValueError, TypeError):
+        return default
+
+
+def extension_enabled(config, name):
+    """Whether an extension is on after zot's defaults: present and not ``enable: false``.
+
+    Sync with no ``enable`` key is on when it lists registries.
+    """
+    ext = _get(config, "extensions", name)
+    if not isinstance(ext, dict):
+        return False
+    enable = _get(ext, "enable")
+    if enable is None:
+        if name == "sync":
+            return bool(_get(ext, "registries"))
+        return True
+    return enable is True
+
+
+def authentication_enabled(config):
+    """Whether zot will authenticate anyone (htpasswd, LDAP, OpenID, API keys, mTLS, bearer)."""
+    auth = _get(config, "http", "auth", default={}) or {}
+    if _get(auth, "htpasswd", "path"):
+        return True
+    if _get(auth, "ldap") is not None or _get(auth, "apikey") is True:
+        return True
+    providers = _get(auth, "openid", "providers", default={}) or {}
+    if any(str(p) in ("google", "gitlab", "oidc", "github") for p in providers):
+        return True
+    if _get(config, "http", "tls", "cacert"):
+        return True
+    bearer = _get(auth, "bearer")
+    if isinstance(bearer, dict) and _get(bearer, "realm") and _get(bearer, "service"):
+        if _get(bearer, "cert") or _get(bearer, "awsSecretsManager"):
+            return True
+    if isinstance(bearer, dict):
+        for oidc in _get(bearer, "oidc", default=[]) or []:
+            if isinstance(oidc, dict) and _get(oidc, "issuer") and _get(oidc, "audiences"):
+                return True
+    return False
+
+
+def _only_anonymous(access):
+    admin = _get(access, "adminPolicy", default={}) or {}
+    if (_get(admin, "actions") or []) or (_get(admin, "users") or []):
+        return False
+    repos = _get(access, "repositories", default={}) or {}
+    anonymous = False
+    for group in repos.values():
+        if not isinstance(group, dict):
+            continue
+        if _get(group, "defaultPolicy"):
+            return False
+        if _get(group, "anonymousPolicy"):
+            anonymous = True
+        for policy in _get(group, "policies", default=[]) or []:
+            if isinstance(policy, dict) and ((_get(policy, "actions") or []) or (_get(policy, "users") or [])):
+                return False
+    if anonymous:
+        return True
+    # only metrics.anonymousPolicy
+    return not repos and not _get(access, "groups") and "read" in (_get(access, "metrics", "anonymousPolicy") or [])
+
+
+def _regex_ok(pattern):
+    try:
+        re.compile(pattern)
+    except (re.error, TypeError):
+        return False
+    return True
+
+
+def _check_rules(config, report):
+    """zot's cross-field rules (what it checks after decoding), and the project's own."""
+    # http
+    # log level (zot refuses to start with an unknown one)
+    level = _get(config, "log", "level")
+    if isinstance(level, str) and level.lower() not in LOG_LEVELS:
+        report.error(["log", "level"], "unknown log level %r; valid: %s" % (level, ", ".join(LOG_LEVELS)))
+
+    # storage and GC
+    storage = _get(config, "storage", default={}) or {}
+    for key in ("gcDelay", "gcInterval"):
+        value = _duration_ns(_get(storage, key))
+        if value is not None and value < 0:
+            report.error(["storage", key], "must not be negative")
+    if _get(storage, "gc") is False:
+        for key in ("gcDelay", "gcInterval", "gcTimeWindow"):
+            if _get(storage, key) not in (None, ""):
+                report.warn(["storage", key], "ignored by zot because storage.gc is false")
+        if (_get(storage, "retention", "policies") or []):
+            report.warn(["storage", "retention"], "retention policies are applied by garbage collection, "
+                                                  "which storage.gc: false turns off")
+    _check_retention(_get(storage, "retention"), ["storage", "retention"], report)
+    drivers = {"": _get(storage, "storageDriver")}
+    roots = [("", _get(storage, "rootDirectory"), _get(storage, "storageDriver"))]
+    for name, sub in (_get(storage, "subPaths", default={}) or {}).items():
+        if not isinstance(sub, dict):
+            continue
+        path = ["storage", "subPaths", name]
+        if _get(sub, "gc") is True:
+            delay = _duration_ns(_get(sub, "gcDelay"), default=1)
+            if delay is not None and delay <= 0:
+                report.error(path + ["gcDelay"], "must be positive when gc is on for a subpath")
+        _check_retention(_get(sub, "retention"), path + ["retention"], report)
+        drivers[name] = _get(sub, "storageDriver")
+        roots.append((name, _get(sub, "rootDirectory"), _get(sub, "storageDriver")))
+    for name, driver in drivers.items():
+        path = ["storage"] + (["subPaths", name] if name else [])
+        if driver:
+            if isinstance(driver, dict) and driver.get("name") not in STORAGE_DRIVERS:
+                report.error(path + ["storageDriver", "name"], "unsupported storage driver %r; zot supports %s"
+                             % (driver.get("name"), ", ".join(STORAGE_DRIVERS)))
+            if extension_enabled(config, "sync") and not _get(config, "extensions", "sync", "downloadDir"):
+                report.error(["extensions", "sync", "downloadDir"],
+                             "sync with a remote storage driver needs a download directory")
+        else:
+            sub = _get(storage, "subPaths", name) if name else storage
+            if isinstance(sub, dict) and _get(sub, "redirectBlobURL") is True:
+                report.error(path + ["redirectBlobURL"], "only works with the s3, gcs or azure storage drivers")
+    for i, (name_a, root_a, drv_a) in enumerate(roots):
+        for name_b, root_b, drv_b in roots[i + 1:]:
+            if not isinstance(root_a, str) or not isinstance(root_b, str) or bool(drv_a) != bool(drv_b):
+                continue
+            a, b = posixpath.normpath(root_a), posixpath.normpath(root_b)
+            if a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/"):
+                report.error(["storage", "subPaths", name_b or name_a, "rootDirectory"],
+                             "root directories of stores must not be the same or nested (%s, %s)" % (root_a, root_b))
+
+    # access control
+    access = _get(config, "http", "accessControl")
+    if isinstance(access, dict):
+        if not authentication_enabled(config) and not _only_anonymous(access):
+            report.error(["http", "accessControl"],
+                         "access control needs authentication (htpasswd, LDAP, OpenID, mTLS or bearer) "
+                         "unless it only has anonymousPolicy entries")
+        for pattern, group in (_get(access, "repositories", default={}) or {}).items():
+            if not glob_is_valid(pattern):
+                report.error(["http", "accessControl", "repositories", pattern], "is not a valid glob pattern")
+            if isinstance(group, dict):
+                for key in ("defaultPolicy", "anonymousPolicy"):
+                    _check_actions(_get(group, key), ["http", "accessControl", "repositories", pattern, key], report)
+                for index, policy in enumerate(_get(group, "policies", default=[]) or []):
+                    if isinstance(policy, dict):
+                        _check_actions(_get(policy, "actions"),
+                                       ["http", "accessControl", "repositories", pattern, "policies", index, "actions"],
+                                       report)
+        admin = _get(access, "adminPolicy")
+        if isinstance(admin, dict):
+            _check_actions(_get(admin, "actions"), ["http", "accessControl", "adminPolicy", "actions"], report)
+        metrics_anonymous = _get(access, "metrics", "anonymousPolicy")
+        if isinstance(metrics_anonymous, list) and [a for a in metrics_anonymous if a != "read"]:
+            report.error(["http", "accessControl", "metrics", "anonymousPolicy"], 'only "read" means anything here')
+
+    # extensions
+    path = _get(config, "extensions", "metrics", "prometheus", "path")
+    if isinstance(path, str):
+        if posixpath.normpath(path) != path or path.startswith("//"):
+            report.error(["extensions", "metrics", "prometheus", "path"], "must be a clean path, got %r" % path)
+        elif not path.startswith("/"):
+            report.error(["extensions", "metrics", "prometheus", "path"], "must start with /, got %r" % path)
+        elif path in DISALLOWED_METRICS_PATHS:
+            report.error(["extensions", "metrics", "prometheus", "path"],
+                         "must not be %s (zot serves its own routes there), got %r"
+                         % (" or ".join(DISALLOWED_METRICS_PATHS), path))
+    if extension_enabled(config, "ui") and not extension_enabled(config, "search"):
+        report.error(["extensions", "ui"], "the ui extension needs the search extension enabled")
+    cve = _get(config, "extensions", "search", "cve")
+    if isinstance(cve, dict) and extension_enabled(config, "search"):
+        if any(drv for drv in drivers.values()):
+            report.error(["extensions", "search", "cve"], "CVE scanning does not work with a remote storage driver")
+        interval = _duration_ns(_get(cve, "updateInterval"))
+        if interval is not None and interval < MIN_CVE_INTERVAL_NS:
+            # zot silently raises it to 2h; the project refuses instead of surprising.
+            report.error(["extensions", "search", "cve", "updateInterval"],
+                         "must be at least 2h (zot would raise it to 2h)")
+    if extension_enabled(config, "scrub"):
+        interval = _duration_ns(_get(config, "extensions", "scrub", "interval"))
+        if interval is not None and interval < MIN_SCRUB_INTERVAL_NS:
+            # zot silently raises it to 2h; the project refuses instead of surprising.
+            report.error(["extensions", "scrub", "interval"], "must be at least 2h (zot would raise it to 2h)")
+    for name in ("mgmt", "apikey"):
+        if _get(config, "extensions", name) is not None:
+            report.warn(["extensions", name], "ignored by zot %s (redundant extension setting)" % ZOT_VERSION)
+    _check_sync(config, report)
+
+    cluster = _get(config, "cluster")
+    if isinstance(cluster, dict):
+        if not _get(cluster, "members"):
+            report.error(["cluster", "members"], "a scale-out cluster needs members")
+        key = _get(cluster, "hashKey")
+        if isinstance(key, str) and len(key) != 16:
+            report.error(["cluster", "hashKey"], "must be 16 characters long")
+
+
+def _check_actions(actions, path, report):
+    if not isinstance(actions, list):
+        return
+    unknown = [a for a in actions if a not in ZOT_ACTIONS + ("detectManifestCollision",)]
+    if unknown:
+        report.error(path, "unknown actions %s; valid: %s" % (", ".join(map(str, unknown)),
+                                                             ", ".join(ZOT_ACTIONS + ("detectManifestCollision",))))
+
+
+def _check_retention(retention, path, report):
+    if not isinstance(retention, dict):
+        return
+    delay = _duration_ns(_get(retention, "delay"))
+    if delay is not None and delay < 0:
+        report.error(path + ["delay"], "must not be negative")
+    for index, policy in enumerate(_get(retention, "policies", default=[]) or []):
+        if not isinstance(policy, dict):
+            continue
+        ppath = path + ["policies", index]
+        repositories = _get(policy, "repositories")
+        if not repositories:
+            report.error(ppath + ["repositories"], "a retention policy needs repository globs to match")
+        for pattern in repositories or []:
+            if not glob_is_valid(pattern):
+                report.error(ppath + ["repositories"], "%r is not a valid glob pattern" % pattern)
+        for rindex, rule in enumerate(_get(policy, "keepTags", default=[]) or []):
+            if not isinstance(rule, dict):
+                continue
+            for pattern in _get(rule, "patterns", default=[]) or []:
+                if not _regex_ok(pattern):
+                    report.error(ppath + ["keepTags", rindex, "patterns"], "%r is not a valid regular expression" % pattern)
+            for key in ("mostRecentlyPushedCount", "mostRecentlyPulledCount"):
+                count = _get(rule, key)
+                if isinstance(count, int) and count < 0:
+                    report.error(ppath + ["keepTags", rindex, key], "must not be negative")
+
+
+def _check_sync(config, report):
+    sync = _get(config, "extensions", "sync")
+    if not isinstance(sync, dict):
+        return
+    compat = _get(config, "http", "compat") or []
+    for index, registry in enumerate(_get(sync, "registries", default=[]) or []):
+        if not isinstance(registry, dict):
+            continue
+        path = ["extensions", "sync", "registries", index]
+        if not _get(registry, "urls"):
+            report.error(path + ["urls"], "a sync registry needs at least one URL")
+        retry = _duration_ns(_get(registry, "retryDelay"))
+        max_retry = _duration_ns(_get(registry, "maxRetryDelay"))
+        if _get(registry, "maxRetries") is not None and _get(registry, "retryDelay") is None:
+            report.error(path + ["retryDelay"], "is required when maxRetries is set")
+        if _get(registry, "maxRetryDelay") is not None and _get(registry, "retryDelay") is None:
+            report.error(path + ["retryDelay"], "is required when maxRetryDelay is set")
+        if retry is not None and max_retry is not None and max_retry < retry:
+            report.error(path + ["maxRetryDelay"], "must be greater than or equal to retryDelay")
+        if _get(registry, "preserveDigest") is True and not compat:
+            report.error(path + ["preserveDigest"], "needs http.compat to be set")
+        for cindex, content in enumerate(_get(registry, "content", default=[]) or []):
+            if not isinstance(content, dict):
+                continue
+            cpath = path + ["content", cindex]
+            prefix = _get(content, "prefix")
+            if not isinstance(prefix, str) or not glob_is_valid(prefix):
+                report.error(cpath + ["prefix"], "must be a valid glob pattern, got %r" % (prefix,))
+            for key in ("regex", "excludeRegex"):
+                pattern = _get(content, "tags", key)
+                if pattern is not None and not _regex_ok(pattern):
+                    report.error(cpath + ["tags", key], "%r is not a valid regular expression" % pattern)
+            if (_get(content, "stripPrefix") is True and "/*" not in (prefix or "")
+                    and _get(content, "destination") == "/"):
+                report.error(cpath + ["stripPrefix"], 'stripPrefix with destination "/" needs a glob in prefix')
+
+
+def check(config, variables=None, overridden=()):
+    """zot's rules applied to ``config``: returns (errors, warnings), two lists of strings.
+
+    With ``variables`` (a path -> variable name map, e.g. VARIABLES) messages name the
+    role variable that feeds each part; ``overridden`` lists the dotted paths that came
+    from zot_config_overrides.
+    """
+    report = _Report(variables, overridden)
+    if not isinstance(config, dict) or not config:
+        report.error([], "a zot configuration must be a non-empty object")
+        return report.errors, report.warnings
+    _walk(SCHEMA, config, [], report)
+    if not report.errors:
+        _check_rules(config, report)
+    return report.errors, report.warnings
+
+
+def validate(config, variables=None, overridden=()):
+    """``check`` that raises ZotConfigError when anything is wrong; returns the warnings."""
+    errors, warnings = check(config, variables, overridden)
+    if errors:
+        raise ZotConfigError(errors, warnings)
+    return warnings
+
+
+# --------------------------------------------------------------------------------------
+# Generator
+# --------------------------------------------------------------------------------------
+OPTION_NAMES = (
+    "dist_spec_version", "root_directory", "dedupe", "gc", "gc_delay", "gc_interval", "gc_time_window",
+    "max_repos", "retention_enabled", "retention_dry_run", "retention_delay", "retention_delete_untagged",
+    "retention_delete_referrers", "http_address", "http_port", "realm", "external_url", "allow_origin",
+    "http_compat", "tls_cert", "tls_key", "tls_cacert", "htpasswd_path", "fail_delay", "access_control",
+    "users", "namespaces", "access_default_policy", "access_anonymous_default", "metrics_users",
+    "metrics_anonymous", "ratelimit_rate", "ratelimit_methods", "log_level", "log_output", "log_audit",
+    "search_enabled", "cve_enabled", "cve_update_interval", "cve_db_repository", "cve_java_db_repository",
+    "ui_enabled", "metrics_enabled", "metrics_path", "scrub_enabled", "scrub_interval", "sync_enabled",
+    "sync_registries", "sync_credentials_file", "sync_download_dir", "lint_enabled",
+    "lint_mandatory_annotations", "config_overrides",
+)
+_SYNC_REGISTRY_KEYS = {
+    "urls": "urls", "on_demand": "onDemand", "poll_interval": "pollInterval", "tls_verify": "tlsVerify",
+    "cert_dir": "certDir", "max_retries": "maxRetries", "retry_delay": "retryDelay",
+    "max_retry_delay": "maxRetryDelay", "only_signed": "onlySigned", "sync_timeout": "syncTimeout",
+    "preserve_digest": "preserveDigest", "credential_helper": "credentialHelper", "content": "content",
+    "username": None, "password": None,
+}
+_SYNC_CONTENT_KEYS = {"prefix": "prefix", "destination": "destination", "strip_prefix": "stripPrefix", "tags": "tags"}
+_SYNC_TAG_KEYS = {"regex": "regex", "exclude_regex": "excludeRegex", "semver": "semver"}
+_NAMESPACE_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$")
+
+
+def _set(node, key, value):
+    if value is not None and value != "":
+        node[key] = value
+
+
+def _fail(variable, msg):
+    raise ZotConfigError(["%s: %s" % (variable, msg)])
+
+
+def _model_actions(actions, variable):
+    out = set()
+    if not isinstance(actions, (list, tuple)):
+        _fail(variable, "must be a list of actions (%s)" % ", ".join(MODEL_ACTIONS))
+    for action in actions:
+        if action not in MODEL_ACTIONS:
+            _fail(variable, "unknown action %r; valid: %s" % (action, ", ".join(MODEL_ACTIONS)))
+        out.update(MODEL_ACTIONS[action])
+    return [a for a in ZOT_ACTIONS if a in out]
+
+
+def _present_users(users):
+    out = []
+    for index, user in enumerate(users or []):
+        if not isinstance(user, dict) or not user.get("name"):
+            _fail("zot_users[%d]" % index, "each user needs a name")
+        if user.get("state", "present") not in ("present", "absent"):
+            _fail("zot_users[%d].state" % index, "must be present or absent")
+        if user.get("state", "present") == "present":
+            out.append(user)
+    return out
+
+
+def access_control(namespaces, users, default_policy=None, anonymous_default=None,
+                   metrics_users=None, metrics_anonymous=False):
+    """zot's ``http.accessControl`` from the collection's access model.
+
+    Every namespace gets two repository keys with the same policy group: ``<ns>`` and
+    ``<ns>/**``. zot uses the longest glob that matches a repository, so a deeper
+    namespace (``a/b/**``) wins over its parent (``a/**``) for its own repositories.
+    Subjects: a user name -> ``policies[].users``; ``group:<g>`` -> ``policies[].groups``;
+    ``authenticated`` -> ``defaultPolicy``; ``anonymous`` -> ``anonymousPolicy``;
+    ``public: true`` adds ``read`` to ``anonymousPolicy``. Admin users -> ``adminPolicy``.
+    """
+    present = _present_users(users)
+    names = {u["name"] for u in present}
+    absent = {u["name"] for u in users or [] if u.get("state", "present") == "absent"}
+    repositories = {}
+    for index, namespace in enumerate(namespaces or []):
+        variable = "zot_namespaces[%d]" % index
+        if not isinstance(namespace, dict) or not isinstance(namespace.get("name"), str):
+            _fail(variable, "each namespace needs a name")
+        name = namespace["name"]
+        if not _NAMESPACE_RE.match(name):
+            _fail(variable + ".name", "%r is not a valid OCI repository name path "
+                                      "(lowercase letters and digits, separated by . _ __ - or /)" % name)
+        if namespace.get("state", "present") == "absent":
+            continue
+        by_actions = {}
+        default, anonymous = set(), set()
+        for pindex, policy in enumerate(namespace.get("policies") or []):
+            pvar = "%s.policies[%d]" % (variable, pindex)
+            actions = _model_actions(policy.get("actions"), pvar + ".actions")
+            for subject in policy.get("subjects") or []:
+                if subject == "authenticated":
+                    default.update(actions)
+                elif subject == "anonymous":
+                    anonymous.update(actions)
+                elif not isinstance(subject, str) or not subject or subject == "group:":
+                    _fail(pvar + ".subjects", "invalid subject %r" % (subject,))
+                elif subject.startswith("group:"):
+                    by_actions.setdefault(tuple(actions), (set(), set()))[1].add(subject[len("group:"):])
+                elif subject in absent:
+                    continue
+                else:
+                    by_actions.setdefault(tuple(actions), (set(), set()))[0].add(subject)
+        if namespace.get("public"):
+            anonymous.add("read")
+        group = {}
+        policies = []
+        for actions in sorted(by_actions, key=lambda a: (len(a), a)):
+            user_set, group_set = by_actions[actions]
+            entry = {"users": sorted(user_set)}
+            if group_set:
+                entry["groups"] = sorted(group_set)
+            entry["actions"] = list(actions)
+            policies.append(entry)
+        if policies:
+            group["policies"] = policies
+        group["defaultPolicy"] = [a for a in ZOT_ACTIONS if a in default]
+        if anonymous:
+            group["anonymousPolicy"] = [a for a in ZOT_ACTIONS if a in anonymous]
+        if name in repositories or name + "/**" in repositories:
+            _fail(variable + ".name", "namespace %r is listed twice" % name)
+        repositories[name] = group
+        repositories[name + "/**"] = copy.deepcopy(group)
+    if default_policy or anonymous_default:
+        catch_all = {}
+        if default_policy:
+            catch_all["defaultPolicy"] = _model_actions(default_policy, "zot_access_default_policy")
+        if anonymous_default:
+            catch_all["anonymousPolicy"] = _model_actions(anonymous_default, "zot_access_anonymous_default")
+        repositories["**"] = catch_all
+    result = {}
+    if repositories:
+        result["repositories"] = repositories
+    admins = sorted(u["name"] for u in present if u.get("admin"))
+    if admins:
+        result["adminPolicy"] = {"users": admins, "actions": list(ZOT_ACTIONS)}
+    groups = {}
+    for user in present:
+        for group_name in user.get("groups") or []:
+            groups.setdefault(group_name, set()).add(user["name"])
+    if groups:
+        result["groups"] = {g: {"users": sorted(members)} for g, members in sorted(groups.items())}
+    metrics = {}
+    if metrics_users is None:
+        metrics_users = admins
+    metrics_users = [u for u in metrics_users if u in names or u not in absent]
+    if metrics_users:
+        metrics["users"] = sorted(metrics_users)
+    if metrics_anonymous:
+        metrics["anonymousPolicy"] = ["read"]
+    if metrics:
+        result["metrics"] = metrics
+    return result
+
+
+def retention_policies(namespaces, delete_untagged=None, delete_referrers=None):
+    """zot retention policies from each namespace's ``retention``.
+
+    keep_tags -> keepTags[].mostRecentlyPushedCount; max_age_days -> keepTags[].pushedWithin
+    ("<days*24>h"). Both in one keepTags entry: zot keeps a tag that meets either rule.
+    zot applies the FIRST policy whose globs match, so deeper namespaces come first, and a
+    namespace without retention under one with retention gets a keep-everything policy.
+    """
+    entries = []
+    with_retention = []
+    for index, namespace in enumerate(namespaces or []):
+        if namespace.get("state", "present") == "absent":
+            continue
+        retention = namespace.get("retention")
+        variable = "zot_namespaces[%d].retention" % index
+        if retention is None:
+            continue
+        if not isinstance(retention, dict):
+            _fail(variable, "must be null or an object with keep_tags and max_age_days")
+        unknown = set(retention) - {"keep_tags", "max_age_days"}
+        if unknown:
+            _fail(variable, "unknown keys %s; valid: keep_tags, max_age_days" % ", ".join(sorted(unknown)))
+        rule = {}
+        keep, age = retention.get("keep_tags"), retention.get("max_age_days")
+        for key, value in (("keep_tags", keep), ("max_age_days", age)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                _fail("%s.%s" % (variable, key), "must be a positive integer or null, got %r" % (value,))
+        if keep is not None:
+            rule["mostRecentlyPushedCount"] = keep
+        if age is not None:
+            rule["pushedWithin"] = hours(age)
+        if not rule:
+            continue
+        with_retention.append(namespace["name"])
+        policy = {"repositories": [namespace["name"], namespace["name"] + "/**"]}
+        if delete_referrers is not None:
+            policy["deleteReferrers"] = delete_referrers
+        if delete_untagged is not None:
+            policy["deleteUntagged"] = delete_untagged
+        policy["keepTags"] = [rule]
+        entries.append((namespace["name"], policy))
+    for namespace in namespaces or []:
+        name = namespace.get("name")
+        if namespace.get("state", "present") == "absent" or name in with_retention:
+            continue
+        if any(name.startswith(parent + "/") for parent in with_retention):
+            entries.append((name, {"repositories": [name, name + "/**"], "deleteUntagged": False,
+                                   "keepTags": [{"patterns": [".*"]}]}))
+    entries.sort(key=lambda e: (-e[0].count("/"), e[0]))
+    return [policy for _name, policy in entries]
+
+
+def sync_config(registries, variable="zot_sync_registries"):
+    """zot's sync registries and the separate credentials file from ``zot_sync_registries``.
+
+    Returns (registries for config.json, credentials dict for credentialsFile). The
+    credentials file maps each URL without its scheme to {username, password}: it is the
+    only place passwords go.
+    """
+    out, credentials = [], {}
+    for index, registry in enumerate(registries or []):
+        rvar = "%s[%d]" % (variable, index)
+        if not isinstance(registry, dict):
+            _fail(rvar, "must be an object")
+        unknown = set(registry) - set(_SYNC_REGISTRY_KEYS)
+        if unknown:
+            _fail(rvar, "unknown keys %s; valid: %s" % (", ".join(sorted(unknown)), ", ".join(sorted(_SYNC_REGISTRY_KEYS))))
+        urls = registry.get("urls")
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u for u in urls):
+            _fail(rvar + ".urls", "must be a non-empty list of registry URLs")
+        entry = {}
+        for key, zot_key in _SYNC_REGISTRY_KEYS.items():
+            if zot_key is None or key == "content" or registry.get(key) is None:
+                continue
+            entry[zot_key] = registry[key]
+        if registry.get("content") is not None:
+            contents = []
+            for cindex, content in enumerate(registry["content"]):
+                cvar = "%s.content[%d]" % (rvar, cindex)
+                if not isinstance(content, dict) or not content.get("prefix"):
+                    _fail(cvar, "each content entry needs a prefix")
+                unknown = set(content) - set(_SYNC_CONTENT_KEYS)
+                if unknown:
+                    _fail(cvar, "unknown keys %s; valid: %s" % (", ".join(sorted(unknown)), ", ".join(sorted(_SYNC_CONTENT_KEYS))))
+                item = {}
+                for key, zot_key in _SYNC_CONTENT_KEYS.items():
+                    if key == "tags" or content.get(key) is None:
+                        continue
+                    item[zot_key] = content[key]
+                if content.get("tags") is not None:
+                    tags = content["tags"]
+                    unknown = set(tags) - set(_SYNC_TAG_KEYS) if isinstance(tags, dict) else {"?"}
+                    if unknown:
+                        _fail(cvar + ".tags", "must be an object with %s" % ", ".join(sorted(_SYNC_TAG_KEYS)))
+                    item["tags"] = {_SYNC_TAG_KEYS[k]: v for k, v in tags.items() if v is not None}
+                contents.append(item)
+            entry["content"] = contents
+        username, password = registry.get("username"), registry.get("password")
+        if (username is None) != (password is None):
+            _fail(rvar, "username and password go together")
+        if username is not None:
+            for url in urls:
+                credentials[re.sub(r"^https?://", "", url)] = {"username": username, "password": password}
+        out.append(entry)
+    return out, credentials
+
+
+def _deep_merge(base, extra, path, touched):
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value, path + [key], touched)
+        else:
+            base[key] = copy.deepcopy(value)
+            touched.append(".".join(path + [key]))
+
+
+def generate(options):
+    """(config dict, sync credentials dict, warnings) from structured options.
+
+    ``options`` holds the role variables without the ``zot_`` prefix; a missing or null
+    option leaves its key out of the config (zot's own default applies). The result is
+    checked with ``check``; problems raise ZotConfigError naming the role variable.
+    """
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise ZotConfigError(["zot_%s: not an option of the zot role's config generator" % name for name in unknown])
+    opt = {name: options.get(name) for name in OPTION_NAMES}
+    config = {"distSpecVersion": opt["dist_spec_version"] or DIST_SPEC_VERSION}
+
+    storage = {}
+    _set(storage, "rootDirectory", opt["root_directory"])
+    for key, name in (("dedupe", "dedupe"), ("gc", "gc"), ("gcDelay", "gc_delay"), ("gcInterval", "gc_interval"),
+                      ("gcTimeWindow", "gc_time_window")):
+        _set(storage, key, opt[name])
+    if opt["max_repos"]:
+        storage["maxRepos"] = opt["max_repos"]
+    if opt["retention_enabled"]:
+        policies = retention_policies(opt["namespaces"], opt["retention_delete_untagged"],
+                                      opt["retention_delete_referrers"])
+        if policies:
+            if opt["gc"] is False:
+                _fail("zot_gc", "namespace retention runs with garbage collection: set zot_gc: true "
+                                "or zot_retention_enabled: false")
+            retention = {}
+            _set(retention, "dryRun", opt["retention_dry_run"])
+            _set(retention, "delay", opt["retention_delay"])
+            retention["policies"] = policies
+            storage["retention"] = retention
+    config["storage"] = storage
+
+    http = {}
+    _set(http, "address", opt["http_address"])
+    port = opt["http_port"]
+    if port is not None:
+        if isinstance(port, bool) or not (isinstance(port, int) or (isinstance(port, str) and port.isdigit())):
+            _fail("zot_http_port", "must be a port number 1-65535, got %r" % (port,))
+        if not 0 < int(port) <= 65535:
+            _fail("zot_http_port", "must be a port number 1-65535, got %r" % (port,))
+        http["port"] = str(int(port))
+    _set(http, "realm", opt["realm"])
+    _set(http, "externalUrl", opt["external_url"])
+    _set(http, "allowOrigin", opt["allow_origin"])
+    if opt["http_compat"]:
+        http["compat"] = list(opt["http_compat"])
+    if opt["tls_cert"] or opt["tls_key"] or opt["tls_cacert"]:
+        if not (opt["tls_cert"] and opt["tls_key"]):
+            _fail("zot_tls_cert", "TLS needs both zot_tls_cert and zot_tls_key")
+        tls = {"cert": opt["tls_cert"], "key": opt["tls_key"]}
+        _set(tls, "cacert", opt["tls_cacert"])
+        http["tls"] = tls
+    auth = {}
+    if opt["htpasswd_path"]:
+        auth["htpasswd"] = {"path": opt["htpasswd_path"]}
+    if opt["fail_delay"]:
+        auth["failDelay"] = opt["fail_delay"]
+    if auth:
+        http["auth"] = auth
+    if opt["access_control"]:
+        access = access_control(opt["namespaces"], opt["users"], opt["access_default_policy"],
+                                opt["access_anonymous_default"],
+                                opt["metrics_users"] if opt["metrics_enabled"] else [],
+                                bool(opt["metrics_enabled"] and opt["metrics_anonymous"]))
+        if access:
+            http["accessControl"] = access
+    if opt["ratelimit_rate"] is not None or opt["ratelimit_methods"]:
+        ratelimit = {}
+        _set(ratelimit, "rate", opt["ratelimit_rate"])
+        if opt["ratelimit_methods"]:
+            ratelimit["methods"] = [dict(m) for m in opt["ratelimit_methods"]]
+        http["ratelimit"] = ratelimit
+    config["http"] = http
+
+    log = {}
+    _set(log, "level", opt["log_level"])
+    _set(log, "output", opt["log_output"])
+    _set(log, "audit", opt["log_audit"])
+    if log:
+        config["log"] = log
+
+    extensions = {}
+    if opt["search_enabled"]:
+        search = {"enable": True}
+        if opt["cve_enabled"]:
+            cve = {}
+            _set(cve, "updateInterval", opt["cve_update_interval"])
+            trivy = {}
+            _set(trivy, "dbRepository", opt["cve_db_repository"])
+            _set(trivy, "javaDBRepository", opt["cve_java_db_repository"])
+            if trivy:
+                cve["trivy"] = trivy
+            search["cve"] = cve
+        extensions["search"] = search
+    elif opt["cve_enabled"]:
+        _fail("zot_cve_enabled", "CVE scanning is part of the search extension: set zot_search_enabled: true")
+    credentials = {}
+    if opt["sync_enabled"]:
+        registries, credentials = sync_config(opt["sync_registries"])
+        sync = {"enable": True}
+        _set(sync, "credentialsFile", opt["sync_credentials_file"])
+        _set(sync, "downloadDir", opt["sync_download_dir"])
+        sync["registries"] = registries
+        if credentials and not opt["sync_credentials_file"]:
+            _fail("zot_sync_credentials_file", "sync registries with credentials need a credentials file path")
+        extensions["sync"] = sync
+    if opt["metrics_enabled"]:
+        extensions["metrics"] = {"enable": True, "prometheus": {"path": opt["metrics_path"] or "/metrics"}}
+    if opt["scrub_enabled"]:
+        scrub = {"enable": True}
+        _set(scrub, "interval", opt["scrub_interval"])
+        extensions["scrub"] = scrub
+    if opt["lint_enabled"]:
+        lint = {"enable": True}
+        if opt["lint_mandatory_annotations"]:
+            lint["mandatoryAnnotations"] = list(opt["lint_mandatory_annotations"])
+        extensions["lint"] = lint
+    if opt["ui_enabled"]:
+        extensions["ui"] = {"enable": True}
+    if extensions:
+        config["extensions"] = extensions
+
+    touched = []
+    if opt["config_overrides"]:
+        if not isinstance(opt["config_overrides"], dict):
+            _fail("zot_config_overrides", "must be an object (merged into config.json)")
+        _deep_merge(config, opt["config_overrides"], [], touched)
+
+    warnings = validate(config, VARIABLES, touched)
+    return config, credentials, warnings
+
+
+def render(config):
+    """The config as the JSON text the role writes (stable: sorted keys, 2-space indent)."""
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Normalisation (zot's defaults) and the reload/restart classifier
+# --------------------------------------------------------------------------------------
+_DURATION_PATHS = None
+
+
+def _duration_paths(spec=None, path=()):
+    out = set()
+    spec = SCHEMA if spec is None else spec
+    if isinstance(spec, dict):
+        for key, sub in spec.items():
+            out |= _duration_paths(sub, path + (key.lower(),))
+    elif isinstance(spec, (ListOf, MapOf)):
+        out |= _duration_paths(spec.item, path + ("*",))
+    elif spec == DURATION:
+        out.add(path)
+    return out
+
+
+def _canonical_keys(value, spec):
+    """Keys spelled as zot's model spells them (zot reads keys case-insensitively)."""
+    if isinstance(spec, dict) and isinstance(value, dict):
+        names = {k.lower(): k for k in spec}
+        return {names.get(str(k).lower(), k): _canonical_keys(v, spec.get(names.get(str(k).lower(), k), ANY))
+                for k, v in value.items()}
+    if isinstance(spec, ListOf) and isinstance(value, list):
+        return [_canonical_keys(v, spec.item) for v in value]
+    if isinstance(spec, MapOf) and isinstance(value, dict):
+        return {k: _canonical_keys(v, spec.item) for k, v in value.items()}
+    if spec == DURATION and isinstance(value, str):
+        ns = _duration_ns(value)
+        return format_duration(ns) if ns is not None else value
+    return copy.deepcopy(value)
+
+
+def normalise(config):
+    """The config with zot's load-time defaults made explicit, for comparisons.
+
+    Canonical key spelling, durations in Go's canonical form ("24h" -> "24h0m0s"), an
+    extension present without ``enable`` counts as enabled (sync: when it has registries),
+    metrics get their default path, a missing ``distSpecVersion`` is zot's.
+    """
+    out = _canonical_keys(config, SCHEMA)
+    out.setdefault("distSpecVersion", DIST_SPEC_VERSION)
+    extensions = out.get("extensions")
+    if isinstance(extensions, dict):
+        for name, ext in list(extensions.items()):
+            if not isinstance(ext, dict):
+                continue
+            if "enable" not in ext:
+                ext["enable"] = bool(ext.get("registries")) if name == "sync" else True
+            if name == "metrics" and ext["enable"]:
+                ext.setdefault("prometheus", {}).setdefault("path", "/metrics")
+            if name == "scrub" and ext["enable"]:
+                ext.setdefault("interval", "24h0m0s")
+    return out
+
+
+def _flatten(value, path=(), out=None):
+    out = {} if out is None else out
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten(item, path + (key,), out)
+    else:
+        out[path] = value
+    return out
+
+
+def retention_enabled(config):
+    """zot only reloads retention when it started with retention rules (it needs its metaDB)."""
+    stores = [_get(config, "storage", default={}) or {}]
+    stores += list((_get(config, "storage", "subPaths", default={}) or {}).values())
+    for store in stores:
+        for policy in _get(store, "retention", "policies", default=[]) or []:
+            for rule in _get(policy, "keepTags", default=[]) or []:
+                if any(_get(rule, key) not in (None, 0) for key in KEEP_RULES):
+                    return True
+            untagged = _get(policy, "keepUntagged")
+            if isinstance(untagged, dict) and _get(policy, "deleteUntagged") is not False:
+                if any(_get(untagged, key) not in (None, 0) for key in KEEP_RULES):
+                    return True
+    return False
+
+
+_RELOAD_STORAGE_KEYS = ("gc", "dedupe", "gcDelay", "gcInterval")
+_RELOAD_AUTH_KEYS = ("htpasswd", "ldap", "apikey", "openid", "secureSession", "mtls")
+
+
+def _basic_authn(config):
+    auth = _get(config, "http", "auth", default={}) or {}
+    providers = _get(auth, "openid", "providers", default={}) or {}
+    return bool(_get(auth, "htpasswd", "path") or _get(auth, "ldap") is not None or _get(auth, "apikey") is True
+                or providers)
+
+
+def _reason_for(path, old, new):
+    """'reload' with a reason when zot re-reads this path on an in-place write, else 'restart'."""
+    head = path[0] if path else ""
+    if head == "storage":
+        if len(path) >= 2 and path[1] in _RELOAD_STORAGE_KEYS:
+            return "reload", "storage.%s is re-read on reload" % path[1]
+        if len(path) >= 2 and path[1] == "retention":
+            if retention_enabled(old):
+                return "reload", "storage.retention is re-read (retention was on at start)"
+            return "restart", "storage.retention: zot only reloads retention that was on when it started"
+        if len(path) >= 4 and path[1] == "subPaths":
+            name = path[2]
+            if name in (_get(old, "storage", "subPaths", default={}) or {}) and \
+                    name in (_get(new, "storage", "subPaths", default={}) or {}):
+                if path[3] in _RELOAD_STORAGE_KEYS:
+                    return "reload", "storage.subPaths.%s.%s is re-read on reload" % (name, path[3])
+                if path[3] == "retention" and retention_enabled(old):
+                    return "reload", "storage.subPaths.%s.retention is re-read on reload" % name
+        return "restart", "%s is only read at start" % ".".join(map(str, path))
+    if head == "http" and len(path) >= 2:
+        if path[1] == "auth":
+            if _basic_authn(old) != _basic_authn(new):
+                return "restart", "turning authentication on or off changes zot's routes (read at start)"
+            if len(path) >= 3 and path[2] in _RELOAD_AUTH_KEYS:
+                return "reload", "http.auth.%s is re-read on reload" % path[2]
+            return "restart", "%s is only read at start" % ".".join(map(str, path))
+        if path[1] == "accessControl":
+            if (_get(old, "http", "accessControl") is None) != (_get(new, "http", "accessControl") is None):
+                return "restart", "turning access control on or off changes zot's routes (read at start)"
+            return "reload", "http.accessControl is re-read on reload"
+    if head == "extensions" and len(path) >= 2:
+        name = path[1]
+        if extension_enabled(old, name) != extension_enabled(new, name):
+            return "restart", "turning the %s extension on or off needs a restart" % name
+        if name in ("sync", "scrub") and extension_enabled(old, name):
+            return "reload", "extensions.%s is re-read on reload" % name
+        if name == "search" and len(path) >= 3 and path[2] == "cve" and extension_enabled(old, "search"):
+            return "reload", "extensions.search.cve is re-read on reload"
+        return "restart", "%s is only read at start" % ".".join(map(str, path))
+    return "restart", "%s is only read at start" % ".".join(map(str, path))
+
+
+def classify_change(old, new):
+    """How zot takes the change from ``old`` to ``new``.
+
+    Returns {"action": "none"|"reload"|"restart", "reasons": [...], "changed": [...]}.
+    ``none``: same after zot's defaults; ``reload``: every change is one zot re-reads
+    when the file is written in place; ``restart``: anything else, or no old config.
+    """
+    if not old:
+        return {"action": "restart", "reasons": ["no running configuration to compare with"], "changed": []}
+    old_n, new_n = normalise(old), normalise(new)
+    flat_old, flat_new = _flatten(old_n), _flatten(new_n)
+    changed = sorted({p for p in set(flat_old) | set(flat_new) if flat_old.get(p, _MISSING) != flat_new.get(p, _MISSING)},
+                     key=lambda p: [str(x) for x in p])
+    if not changed:
+        return {"action": "none", "reasons": [], "changed": []}
+    action, reasons = "reload", []
+    for path in changed:
+        kind, reason = _reason_for(path, old_n, new_n)
+        if kind == "restart":
+            action = "restart"
+        if reason not in reasons:
+            reasons.append(reason)
+    if action == "restart":
+        reasons = [r for r in reasons if "re-read" not in r] or reasons
+    return {"action": action, "reasons": reasons, "changed": [".".join(map(str, p)) for p in changed]}
+
+
+_MISSING = object()
+
+
+# --------------------------------------------------------------------------------------
+# zot's authorization decision, evaluated over a config (for checks and tests)
+# --------------------------------------------------------------------------------------
+def authorize(config, repository, action, username=None, groups=()):
+    """Whether zot grants ``action`` (read/create/update/delete) on ``repository``.
+
+    Follows zot's documented rules: the repository policy group under the LONGEST glob
+    that matches decides (user policies, group policies, then defaultPolicy for any
+    authenticated user or anonymousPolicy for anonymous requests); if it denies, the
+    adminPolicy can still grant. With no accessControl everything is allowed (to
+    whoever authenticates). Returns (allowed, the glob that decided or None).
+    """
+    access = _get(config, "http", "accessControl")
+    if access is None:
+        return True, None
+    repositories = _get(access, "repositories", default={}) or {}
+    longest = None
+    for pattern in repositories:
+        if glob_match(pattern, repository) and (longest is None or len(pattern) > len(longest)):
+            longest = pattern
+    member_of = set(groups or ())
+    for group_name, group in (_get(access, "groups", default={}) or {}).items():
+        if username and username in (_get(group, "users") or []):
+            member_of.add(group_name)
+    allowed = False
+    if longest is not None:
+        group = repositories[longest]
+        for policy in _get(group, "policies", default=[]) or []:
+            if action not in (_get(policy, "actions") or []):
+                continue
+            if username and username in (_get(policy, "users") or []):
+                allowed = True
+            elif username and member_of & set(_get(policy, "groups") or []):
+                allowed = True
+        if not allowed and username and action in (_get(group, "defaultPolicy") or []):
+            allowed = True
+        if not allowed and not username and action in (_get(group, "anonymousPolicy") or []):
+            allowed = True
+    if not allowed and username:
+        admin = _get(access, "adminPolicy", default={}) or {}
+        is_admin = username in (_get(admin, "users") or []) or bool(member_of & set(_get(admin, "groups") or []))
+        if is_admin and action in (_get(admin, "actions") or []):
+            allowed = True
+    return allowed, longest

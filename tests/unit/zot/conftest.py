@@ -1,0 +1,45 @@
+"""Shared data for the zot tests: upstream reference files and the platform's access model."""
+
+import json
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+if COLLECTIONS not in sys.path:  # tests/conftest.py does this too; harmless when it has
+    sys.path.insert(0, COLLECTIONS)
+
+from ._data import PLATFORM_NAMESPACES, PLATFORM_USERS  # noqa: E402
+
+
+@pytest.fixture
+def platform_options():
+    """The role's defaults for an authenticated zot with the platform's four namespaces."""
+    return {
+        "dist_spec_version": "1.1.1",
+        "root_directory": "/var/lib/registry",
+        "dedupe": True,
+        "gc": True,
+        "gc_delay": "1h",
+        "gc_interval": "24h",
+        "retention_enabled": True,
+        "retention_dry_run": False,
+        "retention_delay": "24h",
+        "retention_delete_untagged": True,
+        "http_address": "0.0.0.0",
+        "http_port": 5000,
+        "realm": "zot",
+        "http_compat": ["docker2s2"],
+        "htpasswd_path": "/etc/zot/htpasswd",
+        "access_control": True,
+        "users": [dict(u) for u in PLATFORM_USERS],
+        "namespaces": json.loads(json.dumps(PLATFORM_NAMESPACES)),
+        "log_level": "info",
+        "search_enabled": True,
+        "cve_enabled": False,
+        "ui_enabled": True,
+        "metrics_enabled": True,
+        "metrics_path": "/metrics",
+    }
