@@ -212,6 +212,8 @@ class Swagger:
         if total is not None and not _INT.match(str(total)):
             errors.append("%s: X-Total-Count %r is not an integer" % (where, total))
         schema = spec.get("schema")
+        if schema is None and status >= 400:
+            schema = {"$ref": "#/definitions/Errors"}  # the same handler renders every error
         if schema is None:
             if has_body:
                 errors.append("%s: the swagger declares no body, but the double sent one" % where)
