@@ -17,6 +17,7 @@ PACKAGES=(
   git
   apache2-utils # htpasswd
   openssl
+  shellcheck    # lints the scripts; ansible-test sanity skips its shellcheck test without it
 )
 
 log() { printf 'packages.sh: %s\n' "$*" >&2; }
