@@ -40,6 +40,106 @@ class Backend:
     def not_supported(self, what):
         raise OciRegistryError("%s is not supported on registry_type %s" % (what, self.registry_type))
 
+    # -- access model: users, namespaces, policies ------------------------------------
+    # Shapes are those of _model.py's normalized model:
+    #   user      {name, password, admin: bool, state: present|absent}
+    #   namespace {name, description, public: bool, retention: None|{keep_tags, max_age_days},
+    #              quota_gb: int|None, policies: [{subjects: [...], actions: [...]}], state}
+    # Reads never return a password. Writes take ``check_mode`` (compute, write nothing) and
+    # return an AccessChange. File-based adapters (zot, distribution) find their files in
+    # ``self.access`` (AccessOptions, set by the module with ``configure_access``); API-based
+    # ones (harbor) ignore it. Where a backend cannot express a rule exactly, it says so in
+    # AccessChange.warnings; it never drops one silently.
+    access = None
+
+    def configure_access(self, options):
+        """Give a file-based adapter its paths and file settings (an AccessOptions)."""
+        self.access = options
+        return self
+
+    def user_get(self, name):
+        """{name, admin} of a managed user, or None."""
+        self.not_supported("user management")
+
+    def user_names(self):
+        """Sorted names of every user this backend manages (for ``exclusive``)."""
+        self.not_supported("user management")
+
+    def user_ensure(self, user, update_password="on_create", check_mode=False):
+        """Create or update ``user`` (normalized, state present). ``update_password``:
+        ``on_create`` sets it only for a new user; ``always`` makes it match (htpasswd
+        backends compare the stored bcrypt hash, so ``always`` is idempotent there)."""
+        self.not_supported("user management")
+
+    def user_remove(self, name, check_mode=False):
+        self.not_supported("user management")
+
+    def namespace_get(self, name):
+        """The namespace (normalized shape, ``policies`` included), or None."""
+        self.not_supported("namespace management")
+
+    def namespace_ensure(self, namespace, check_mode=False):
+        """Create or update a namespace's description, public flag, quota and retention.
+        Policies are left as they are (``policies_ensure`` sets them)."""
+        self.not_supported("namespace management")
+
+    def namespace_remove(self, name, force=False, check_mode=False):
+        """Delete a namespace. Fails with NamespaceNotEmptyError while it holds
+        repositories, unless ``force`` (then its repositories go too)."""
+        self.not_supported("namespace management")
+
+    def policies_get(self, namespace):
+        """The namespace's policies [{subjects, actions}], or None when it does not exist."""
+        self.not_supported("access policies")
+
+    def policies_ensure(self, namespace, policies, managed_users=None, check_mode=False):
+        """Make the namespace's grants exactly ``policies``. ``managed_users``: the names
+        the ``authenticated`` subject stands for where a backend must list users (harbor)."""
+        self.not_supported("access policies")
+
+
+class AccessOptions:
+    """Where a file-based backend keeps users and rules on the registry host, and how it
+    writes them. Files are written in place (open, truncate, write) after validation, so
+    that a process watching the file's inode (zot) sees the change."""
+
+    def __init__(self, htpasswd_path=None, config_path=None, front_config_path=None,
+                 validate_command=None, owner=None, group=None, mode="0640", bcrypt_rounds=12,
+                 run_command=None):
+        self.htpasswd_path = htpasswd_path          # zot, distribution
+        self.config_path = config_path              # zot: config.json
+        self.front_config_path = front_config_path  # distribution: the front's nginx.conf
+        self.validate_command = validate_command    # run on a candidate file; %s = its path
+        self.owner = owner
+        self.group = group
+        self.mode = mode
+        self.bcrypt_rounds = bcrypt_rounds
+        self.run_command = run_command              # module.run_command, for validate_command
+
+
+class AccessChange:
+    """What a write did (or would do, in check mode)."""
+
+    def __init__(self, changed=False, before=None, after=None, warnings=None, restart_required=False,
+                 password_changed=False, **extra):
+        self.changed = changed
+        self.before = before
+        self.after = after
+        self.warnings = list(warnings or [])
+        self.restart_required = restart_required
+        self.password_changed = password_changed
+        self.extra = extra
+
+    def as_dict(self):
+        result = dict(changed=self.changed, before=self.before, after=self.after, warnings=self.warnings,
+                      restart_required=self.restart_required, password_changed=self.password_changed)
+        result.update(self.extra)
+        return result
+
+
+class NamespaceNotEmptyError(OciRegistryError):
+    """A namespace that still holds repositories was to be deleted without force."""
+
 
 def get_backend(registry_type, client):
     if registry_type not in REGISTRY_TYPES:
