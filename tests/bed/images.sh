@@ -17,6 +17,9 @@
 # tmpfs, drives iptables through the nf_tables backend (Debian's default), and its docker0
 # takes the next free private subnet (172.18.0.0/16 when the outer engine uses 172.17.0.0/16).
 # Load images into it with `docker save IMG | docker exec -i HOST docker load`.
+# Nested containers create cgroups in the shared /sys/fs/cgroup (cgroup v1 here): remove them
+# inside the host (`docker rm -f ...`) before destroying the host, or their empty cgroup
+# directories stay behind on this machine (harmless, but litter).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

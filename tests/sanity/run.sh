@@ -18,6 +18,10 @@ dest=$root/.build/sanity/ansible_collections/provisioning/oci_registry
 log() { printf 'sanity: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+# `make sanity` puts .venv/bin first on PATH; run by hand, use the checkout's venv if there is one.
+if ! command -v ansible-test >/dev/null && [[ -x "$root/.venv/bin/ansible-test" ]]; then
+  PATH=$root/.venv/bin:$PATH
+fi
 ansible_test=$(command -v ansible-test) || die "ansible-test is not on PATH (run: make venv)"
 command -v rsync >/dev/null || die "rsync is missing (run: tests/bed/packages.sh)"
 start=$SECONDS
