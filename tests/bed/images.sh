@@ -52,8 +52,8 @@ debian_mirror() {
   fi
   if [[ -z "$uri" && -r /etc/apt/sources.list ]]; then
     # deb [options] URI suite components
-    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
-      /etc/apt/sources.list | grep -v security | head -n 1)
+    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\// && $i !~ /security/) { print $i; exit } }' \
+      /etc/apt/sources.list)
   fi
   [[ -n "$uri" ]] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
   printf '%s\n' "$uri"
