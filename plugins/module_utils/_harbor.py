@@ -27,7 +27,11 @@ import re
 import time
 from urllib.parse import quote
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import Backend
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
+    AccessChange,
+    Backend,
+    NamespaceNotEmptyError,
+)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     OciRegistryError,
@@ -41,6 +45,9 @@ PAGE_SIZE = 100  # Harbor's maximum page_size
 
 ROLE_IDS = {"projectAdmin": 1, "developer": 2, "guest": 3, "maintainer": 4, "limitedGuest": 5}
 ROLE_NAMES = dict((v, k) for k, v in ROLE_IDS.items())
+# What each role grants, in the model's actions (limitedGuest reads, like guest).
+ROLE_ACTIONS = {"guest": ["read"], "limitedGuest": ["read"], "developer": ["read", "write"],
+                "maintainer": ["read", "write", "delete"], "projectAdmin": ["read", "write", "delete", "admin"]}
 ACTIONS = ("read", "write", "delete", "admin")
 GIB = 1024 ** 3
 DEFAULT_RETENTION_CRON = "0 0 0 * * *"
@@ -51,7 +58,7 @@ ROBOT_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _ILLEGAL_USER_CHARS = re.compile(r"[,~#$%]")
 
 
-class ProjectNotEmptyError(OciRegistryError):
+class ProjectNotEmptyError(NamespaceNotEmptyError):
     """Harbor refused to delete a project that still holds content (HTTP 412)."""
 
 
@@ -750,6 +757,118 @@ class HarborBackend(Backend):
         if not check_mode:
             self.api.delete_user(before["_user_id"])
         return True, {"name": before["name"], "admin": before["admin"]}
+
+    # -- the collection's access-model interface (see _backend.Backend) -------------------
+    # Harbor mapping: namespace -> project, users -> local users (/users), policies -> project
+    # members with roles, anonymous read -> a public project. Harbor has no project
+    # description: it is reported in warnings and shown as None.
+    def _keep_members(self):
+        return tuple(n for n in (self.client.options.username,) if n)
+
+    def user_get(self, name):
+        state = self.user_state(name)
+        return None if state is None else {"name": state["name"], "admin": state["admin"]}
+
+    def user_names(self):
+        """Local users except Harbor's built-in admin (id 1) and the user this module connects as."""
+        keep = set(self._keep_members())
+        return sorted(u["username"] for u in self.api.list_users()
+                      if u.get("user_id") != 1 and u.get("username") not in keep)
+
+    def user_ensure(self, user, update_password="on_create", check_mode=False):
+        changed, before, after, password_changed = self.ensure_user(
+            user["name"], password=user.get("password"), admin=bool(user.get("admin")),
+            update_password=update_password, email=user.get("email"), realname=user.get("realname"),
+            check_mode=check_mode)
+        return AccessChange(changed=changed, before=before, after=after, password_changed=password_changed)
+
+    def user_remove(self, name, check_mode=False):
+        changed, before = self.delete_user(name, check_mode=check_mode)
+        return AccessChange(changed=changed, before=before, after=None)
+
+    def namespace_get(self, name):
+        state = self.project_state(name)
+        if state is None:
+            return None
+        return dict(self._namespace_view(state), policies=self.policies_get(name) or [])
+
+    @staticmethod
+    def _namespace_view(state):
+        quota = state.get("quota_gb")
+        if quota is not None and quota >= 0 and quota == int(quota):
+            quota = int(quota)
+        return {"name": state["name"], "description": None, "public": state["public"],
+                "retention": state["retention"], "quota_gb": None if quota == -1 else quota}
+
+    def namespace_ensure(self, namespace, check_mode=False):
+        """Project, public flag, quota (``quota_gb``: None = unlimited; key absent = left alone)
+        and retention (None removes a policy this collection manages)."""
+        quota = namespace["quota_gb"] if "quota_gb" in namespace else None
+        if "quota_gb" in namespace and quota is None:
+            quota = -1
+        changed, before, after, warnings = self.ensure_project(
+            namespace["name"], public=bool(namespace.get("public")), quota_gb=quota,
+            retention=namespace.get("retention"), manage_retention="retention" in namespace,
+            description=namespace.get("description"), check_mode=check_mode)
+        return AccessChange(changed=changed, before=self._namespace_or_none(before),
+                            after=self._namespace_or_none(after), warnings=warnings)
+
+    def _namespace_or_none(self, state):
+        if state is None:
+            return None
+        return self._namespace_view(dict(dict(retention=None, quota_gb=None), **state))
+
+    def namespace_remove(self, name, force=False, check_mode=False):
+        changed, before, repositories = self.delete_project(name, force=force, check_mode=check_mode)
+        return AccessChange(changed=changed, before=self._namespace_or_none(before), after=None,
+                            deleted_repositories=repositories)
+
+    def policies_get(self, namespace):
+        project = self.api.get_project(check_project_name(namespace))
+        if project is None:
+            return None
+        keep = set(self._keep_members())
+        by_role = {}
+        for member in self.api.list_members(project["project_id"]):
+            if member.get("entity_type") == "u" and member.get("entity_name") in keep:
+                continue
+            role = ROLE_NAMES.get(member.get("role_id"))
+            subject = member["entity_name"] if member.get("entity_type") == "u" else "group:" + member["entity_name"]
+            by_role.setdefault(role, []).append(subject)
+        policies = []
+        if (project.get("metadata") or {}).get("public") == "true":
+            policies.append({"subjects": ["anonymous"], "actions": ["read"]})
+        for role in ("guest", "limitedGuest", "developer", "maintainer", "projectAdmin"):
+            if by_role.get(role):
+                policies.append({"subjects": sorted(by_role[role]), "actions": list(ROLE_ACTIONS[role])})
+        return policies
+
+    def policies_ensure(self, namespace, policies, managed_users=None, check_mode=False):
+        """Project members exactly as ``policies`` say (the connecting user's own membership is
+        kept). Anonymous read makes the project public; it never makes one private (the
+        namespace's ``public`` flag does that)."""
+        project = self.api.get_project(check_project_name(namespace))
+        if project is None:
+            raise OciRegistryError("project %r does not exist in Harbor: create the namespace first" % namespace)
+        public = (project.get("metadata") or {}).get("public") == "true"
+        anonymous_read = any("anonymous" in (p.get("subjects") or []) and "read" in (p.get("actions") or [])
+                             for p in policies or [])
+        uses_authenticated = any("authenticated" in (p.get("subjects") or []) for p in policies or [])
+        desired, warnings = self.desired_members(policies, list(managed_users or []), public=True)
+        if uses_authenticated and not managed_users:
+            warnings.append("policy subject 'authenticated' on %r names no user: Harbor has no such subject, so "
+                            "the role goes to every managed user, and none was given" % namespace)
+        keep = self._keep_members()
+        desired = dict((k, v) for k, v in desired.items() if not (k[0] == "u" and k[1] in keep))
+        changed, before, after = self.ensure_members(namespace, desired, keep=keep, purge=True,
+                                                     check_mode=check_mode)
+        make_public = anonymous_read and not public
+        if make_public and not check_mode:
+            self.api.update_project(project["project_id"], {"metadata": {"public": "true"}})
+        return AccessChange(changed=changed or make_public,
+                            before={"public": public, "members": before},
+                            after={"public": public or anonymous_read, "members": after},
+                            warnings=warnings)
 
     # -- robots ----------------------------------------------------------------------------
     def robot_prefix(self):

@@ -409,3 +409,90 @@ def test_version_and_health(double, backend):
     runner = HealthRunner()
     backend.health_checks(runner)
     assert not runner.healthy and [c["name"] for c in runner.failed] == ["harbor_health", "harbor_component_registryctl"]
+
+
+# -- the access-model interface (_backend.Backend) ------------------------------------------
+PLATFORM = [
+    {"name": "provisioning-extensions", "description": "Extension packages", "public": False,
+     "retention": {"keep_tags": 10, "max_age_days": 90}, "quota_gb": 20,
+     "policies": [{"subjects": ["authenticated"], "actions": ["read", "write", "delete"]}]},
+    {"name": "provisioning-kcl", "description": "KCL schemas", "public": False,
+     "retention": {"keep_tags": 20, "max_age_days": 180}, "quota_gb": None,
+     "policies": [{"subjects": ["authenticated"], "actions": ["read", "write"]}]},
+    {"name": "provisioning-platform", "description": "Platform images", "public": False,
+     "retention": {"keep_tags": 5, "max_age_days": 30},
+     "policies": [{"subjects": ["authenticated"], "actions": ["read"]}, {"subjects": ["ops"], "actions": ["admin"]}]},
+    {"name": "provisioning-test", "description": "Test artifacts", "public": True,
+     "retention": {"keep_tags": 3, "max_age_days": 7},
+     "policies": [{"subjects": ["authenticated"], "actions": ["read", "write", "delete"]},
+                  {"subjects": ["anonymous"], "actions": ["read"]}]},
+]
+USERS = [{"name": "provisioning", "password": "Prov-Passw0rd", "admin": False, "state": "present"},
+         {"name": "ops", "password": "Ops-Passw0rd1", "admin": True, "state": "present"}]
+
+
+def _apply(backend, check_mode=False):
+    changes = []
+    for user in USERS:
+        changes.append(backend.user_ensure(user, check_mode=check_mode))
+    for namespace in PLATFORM:
+        changes.append(backend.namespace_ensure(namespace, check_mode=check_mode))
+        if not check_mode or backend.namespace_get(namespace["name"]):
+            changes.append(backend.policies_ensure(namespace["name"], namespace["policies"],
+                                                   managed_users=[u["name"] for u in USERS], check_mode=check_mode))
+    return changes
+
+
+def test_access_model_round_trip(double, backend):
+    dry = _apply(backend, check_mode=True)
+    assert all(c.changed for c in dry) and double.writes() == []
+    first = _apply(backend)
+    assert all(c.changed for c in first)
+    descriptions = [w for c in first for w in c.warnings if "description" in w]
+    assert len(descriptions) == 4
+    writes = len(double.writes())
+    second = _apply(backend)
+    assert [c.changed for c in second] == [False] * len(second), [c.as_dict() for c in second if c.changed]
+    assert len(double.writes()) == writes
+
+    ext = backend.namespace_get("provisioning-extensions")
+    assert ext["public"] is False and ext["quota_gb"] == 20 and ext["description"] is None
+    assert ext["retention"] == {"keep_tags": 10, "max_age_days": 90}
+    assert ext["policies"] == [{"subjects": ["ops", "provisioning"], "actions": ["read", "write", "delete"]}]
+    assert backend.namespace_get("provisioning-kcl")["quota_gb"] is None
+    platform = backend.policies_get("provisioning-platform")
+    assert platform == [{"subjects": ["provisioning"], "actions": ["read"]},
+                        {"subjects": ["ops"], "actions": ["read", "write", "delete", "admin"]}]
+    test = backend.policies_get("provisioning-test")
+    assert {"subjects": ["anonymous"], "actions": ["read"]} in test
+    assert backend.user_get("ops") == {"name": "ops", "admin": True}
+    assert backend.user_names() == ["ops", "provisioning"]
+
+
+def test_policies_make_a_project_public_for_anonymous_read(double, backend):
+    backend.namespace_ensure({"name": "anon", "public": False})
+    change = backend.policies_ensure("anon", [{"subjects": ["anonymous"], "actions": ["read"]}])
+    assert change.changed and change.after["public"] is True
+    assert double.project("anon")["metadata"]["public"] == "true"
+
+
+def test_authenticated_without_users_warns(backend):
+    backend.namespace_ensure({"name": "lonely"})
+    change = backend.policies_ensure("lonely", [{"subjects": ["authenticated"], "actions": ["read"]}])
+    assert not change.changed and any("names no user" in w for w in change.warnings)
+
+
+def test_namespace_remove_interface(double, backend):
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import NamespaceNotEmptyError
+    backend.namespace_ensure({"name": "busy"})
+    double.add_repository("busy", "img")
+    with pytest.raises(NamespaceNotEmptyError):
+        backend.namespace_remove("busy")
+    change = backend.namespace_remove("busy", force=True)
+    assert change.changed and change.extra["deleted_repositories"] == ["busy/img"]
+    assert not backend.namespace_remove("busy").changed
+
+
+def test_user_interface_remove(double, backend):
+    backend.user_ensure({"name": "temp", "password": "Temp-Passw0rd", "admin": False})
+    assert backend.user_remove("temp").changed and double.user("temp") is None
