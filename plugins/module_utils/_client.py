@@ -50,7 +50,7 @@ def parse_challenge(header):
     """
     if not header:
         return None, {}
-    scheme, _, rest = header.strip().partition(" ")
+    scheme, rest = (header.strip().split(None, 1) + [""])[:2]
     params = {}
     for match in _CHALLENGE_PARAM.finditer(rest):
         value = match.group(2) if match.group(2) is not None else match.group(3)
@@ -179,12 +179,16 @@ class RegistryClient:
             self.session.verify = bool(options.validate_certs)
         if options.client_cert:
             self.session.cert = (options.client_cert, options.client_key)
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.set_pool_size(32)
         self._tokens = {}  # scope -> bearer token
         self._repo_scope = {}  # repository -> last scope that worked for it
         self.attempts = 0  # requests sent, retries included (for reports and tests)
+
+    def set_pool_size(self, size):
+        """Keep up to ``size`` connections per host open (for callers that send requests from many threads)."""
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(int(size), 1), max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     # -- URLs -----------------------------------------------------------------
     def url(self, path):
@@ -339,8 +343,7 @@ class RegistryClient:
             except ValueError:
                 raise OciRegistryError("GET %s answered with a body that is not JSON" % self.url(url))
             items = (data.get(key) if isinstance(data, dict) else None) if key else data
-            for item in items or []:
-                yield item
+            yield from items or []
             next_link = response.links.get("next", {}).get("url")
             if not next_link:
                 return

@@ -17,7 +17,7 @@ description:
   - With O(write_probe=true), pushes a tiny image, pulls it back, compares digests and deletes it.
   - Never reports a change. Read-only checks run in check mode; the write probe does not.
 author:
-  - provisioning.oci_registry maintainers
+  - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
   - provisioning.oci_registry._connection
   - provisioning.oci_registry._attributes

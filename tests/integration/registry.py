@@ -124,7 +124,7 @@ def run_module(module, args, check=False, timeout=300):
            "-a", json.dumps(args), "-e", "ansible_python_interpreter=%s" % _python()]
     if check:
         cmd.append("--check")
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     output = proc.stdout + proc.stderr
     try:
         data = json.loads(proc.stdout)

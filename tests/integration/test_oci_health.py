@@ -22,7 +22,7 @@ def by_name(result):
 
 
 def test_healthy_registry(registry):
-    rc, result, _ = run_module("oci_health", health_args(registry))
+    rc, result, _output = run_module("oci_health", health_args(registry))
     assert rc == 0, result
     assert result["healthy"] is True and result["changed"] is False
     checks = by_name(result)
@@ -47,14 +47,14 @@ def test_wrong_password_is_unhealthy_with_clear_message(registry):
 
 
 def test_wrong_password_reported_without_failing(registry):
-    rc, result, _ = run_module("oci_health", health_args(registry, password="nope", fail_on_unhealthy=False))
+    rc, result, _output = run_module("oci_health", health_args(registry, password="nope", fail_on_unhealthy=False))
     assert rc == 0
     assert result["healthy"] is False and "credentials" in result["failed_checks"]
 
 
 def test_stopped_registry_is_unhealthy(own_registry):
     own_registry.stop()
-    rc, result, _ = run_module("oci_health", health_args(own_registry))
+    rc, result, _output = run_module("oci_health", health_args(own_registry))
     assert rc != 0
     assert result["failed_checks"] == ["reachable"]
     assert "check 'reachable' failed: GET %s/v2/ failed: Connection refused" % own_registry.url in result["msg"]
@@ -62,7 +62,7 @@ def test_stopped_registry_is_unhealthy(own_registry):
 
 
 def test_write_probe_round_trip(registry):
-    rc, result, _ = run_module("oci_health", health_args(registry, write_probe=True))
+    rc, result, _output = run_module("oci_health", health_args(registry, write_probe=True))
     assert rc == 0, result
     probe = by_name(result)["write_probe"]
     assert probe["status"] == "ok"
@@ -72,7 +72,7 @@ def test_write_probe_round_trip(registry):
 
 
 def test_write_probe_is_skipped_in_check_mode(registry):
-    rc, result, _ = run_module("oci_health", health_args(registry, write_probe=True), check=True)
+    rc, result, _output = run_module("oci_health", health_args(registry, write_probe=True), check=True)
     assert rc == 0, result
     checks = by_name(result)
     assert checks["write_probe"]["status"] == "skipped"
@@ -81,7 +81,7 @@ def test_write_probe_is_skipped_in_check_mode(registry):
 
 def test_unreadable_ca_file_fails_before_any_request(registry, tmp_path):
     missing = str(tmp_path / "missing-ca.pem")
-    rc, result, _ = run_module("oci_health", health_args(registry, ca_path=missing, registry_url="https://127.0.0.1:1"))
+    rc, result, _output = run_module("oci_health", health_args(registry, ca_path=missing, registry_url="https://127.0.0.1:1"))
     assert rc != 0
     assert result["msg"].startswith("ca_path '%s' is not a readable file" % missing)
 
@@ -91,6 +91,6 @@ def test_unreadable_ca_file_fails_before_any_request(registry, tmp_path):
     (dict(registry_url="registry.local:5000"), "registry_url must be an http:// or https:// URL"),
 ])
 def test_bad_input_is_named(registry, args, fragment):
-    rc, result, _ = run_module("oci_health", health_args(registry, **args))
+    rc, result, _output = run_module("oci_health", health_args(registry, **args))
     assert rc != 0
     assert fragment in result["msg"]

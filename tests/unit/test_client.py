@@ -70,7 +70,7 @@ def test_parse_retry_after_future_date():
     (0, 3.0, 3.0), (0, 1000.0, 30.0), (5, -4.0, 0.0),
 ])
 def test_backoff_is_exponential_and_clamped(attempt, retry_after, expected):
-    client, _ = make_client("http://127.0.0.1:1")
+    client, _sleeps = make_client("http://127.0.0.1:1")
     assert client.backoff(attempt, retry_after) == expected
 
 
@@ -160,7 +160,7 @@ def token_registry(valid_user="alice", valid_password=SECRET, issued=None):
         if req.path == "/token":
             import base64
             auth = req.headers.get("Authorization", "")
-            user, _, pw = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") else ("", "", "")
+            user, _sep, pw = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") else ("", "", "")
             if (user, pw) != (valid_user, valid_password):
                 return 401, {}, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}
             token = "tok-%d" % (len(issued) + 1)
@@ -180,7 +180,7 @@ def test_token_flow_fetches_token_and_retries_once():
     handler = token_registry(issued=issued)
     with FakeServer(handler) as srv:
         handler.url = srv.url
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         assert client.get_json("/v2/a/b/tags/list")["tags"] == ["v1"]
         # the token is reused for the same repository: no new challenge, no new token
         client.get_json("/v2/a/b/tags/list")
@@ -195,7 +195,7 @@ def test_token_flow_refused_credentials_name_user_not_password():
     handler = token_registry(valid_password="other")
     with FakeServer(handler) as srv:
         handler.url = srv.url
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         with pytest.raises(RegistryHTTPError) as info:
             client.request("GET", "/v2/a/b/tags/list")
     msg = str(info.value)
@@ -207,7 +207,7 @@ def test_token_flow_refused_credentials_name_user_not_password():
 def test_basic_auth_refused_message_names_user_only():
     with FakeServer(lambda req: (401, {"WWW-Authenticate": 'Basic realm="r"'},
                                  {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})) as srv:
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         with pytest.raises(RegistryHTTPError) as info:
             client.request("GET", "/v2/")
     assert srv.requests[0].basic_user == "alice"
@@ -229,7 +229,7 @@ def test_pagination_follows_link_headers():
         return 200, headers, {"repositories": page}
 
     with FakeServer(handler) as srv:
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         assert OciApi(client).catalog(page_size=3) == names
     assert len(srv.requests) == 3
 
@@ -244,7 +244,7 @@ def test_pagination_without_key_for_harbor_lists():
 
     with FakeServer(handler) as srv:
         handler.url = srv.url
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         items = list(client.paginate("/api/v2.0/projects", page_size=2))
     assert [i["name"] for i in items] == ["p0", "p1", "p2", "p3", "p4"]
     assert srv.requests[0].query["page_size"] == ["2"]
@@ -252,7 +252,7 @@ def test_pagination_without_key_for_harbor_lists():
 
 def test_pagination_loop_is_detected():
     with FakeServer(lambda req: (200, {"Link": '</v2/_catalog?last=a&n=1>; rel="next"'}, {"repositories": ["a"]})) as srv:
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         with pytest.raises(Exception) as info:
             OciApi(client).catalog(page_size=1)
     assert "pagination loop" in str(info.value)
@@ -261,7 +261,7 @@ def test_pagination_loop_is_detected():
 def test_manifest_requests_accept_every_manifest_type():
     with FakeServer(lambda req: (200, {"Docker-Content-Digest": "sha256:" + "0" * 64,
                                        "Content-Type": "application/vnd.oci.image.manifest.v1+json"}, b"{}")) as srv:
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         ref = OciApi(client).head_manifest("a/b", "latest")
     accept = srv.requests[0].headers["Accept"]
     assert accept == ACCEPT_MANIFESTS
@@ -286,7 +286,7 @@ def test_chunked_upload_sends_ranges_and_keeps_upload_state():
         return 201, {"Docker-Content-Digest": digest}, b""
 
     with FakeServer(handler) as srv:
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         OciApi(client).upload_blob_chunked("a", [data[:4], data[4:8], data[8:]], digest)
     patches = [r for r in srv.requests if r.method == "PATCH"]
     assert [p.headers["Content-Range"] for p in patches] == ["0-3", "4-7", "8-9"]
@@ -303,7 +303,7 @@ def test_mount_blob(status, mounted):
         return 204, {}, b""
 
     with FakeServer(handler) as srv:
-        client, _ = make_client(srv.url)
+        client, _sleeps = make_client(srv.url)
         assert OciApi(client).mount_blob("b", "sha256:" + "1" * 64, "a") is mounted
     assert srv.requests[0].query == {"mount": ["sha256:" + "1" * 64], "from": ["a"]}
     assert [r.method for r in srv.requests] == (["POST"] if mounted else ["POST", "DELETE"])
