@@ -188,6 +188,55 @@ class OciApi:
         self._finish(location, digest, None)
         return digest
 
+    def upload_blob_stream(self, repository, stream, size, digest):
+        """Monolithic upload of ``size`` bytes read from ``stream`` (anything with ``read(n)``): POST, then
+        one PUT that sends the bytes as they are read, so memory does not grow with the blob.
+
+        Not retried here (a stream cannot be replayed): on any failure the upload session is cancelled
+        and the error raised, for the caller to start again with a fresh stream. Returns the digest.
+        """
+        location = self.start_upload(repository)
+        try:
+            response = self.client.request("PUT", _with_query(location, digest=digest), expected=(201,),
+                                           data=_SizedBody(stream, size),
+                                           headers={"Content-Type": "application/octet-stream"})
+        except Exception:
+            try:
+                self.client.request("DELETE", location, expected=None).close()
+            except Exception:  # pylint: disable=broad-except
+                pass  # best effort: the registry purges abandoned uploads itself
+            raise
+        response.close()
+        returned = response.headers.get("Docker-Content-Digest")
+        if returned and returned != digest:
+            raise DigestMismatchError("the registry stored blob %s as %s" % (digest, returned))
+        return digest
+
+    def referrers(self, repository, digest):
+        """Descriptors of the manifests whose ``subject`` is ``digest`` (OCI 1.1 referrers API), following
+        Link pagination; None when the registry does not offer the API (it answers 404 for the endpoint)."""
+        path = "/v2/%s/referrers/%s" % (repository, digest)
+        response = self.client.request("GET", path, expected=(200, 404), headers={"Accept": OCI_INDEX})
+        if response.status_code == 404:
+            response.close()
+            return None
+        descriptors = []
+        seen = set()
+        while True:
+            try:
+                data = response.json()
+            except ValueError:
+                raise OciRegistryError("GET %s answered with a body that is not JSON" % self.client.url(path))
+            descriptors.extend(d for d in (data.get("manifests") or []) if isinstance(d, dict))
+            next_link = response.links.get("next", {}).get("url")
+            if not next_link:
+                return descriptors
+            url = urljoin(response.url, next_link)
+            if url in seen:
+                raise OciRegistryError("pagination loop: the registry sent %s twice as the next page" % url)
+            seen.add(url)
+            response = self.client.request("GET", url, headers={"Accept": OCI_INDEX})
+
     def mount_blob(self, repository, digest, from_repository):
         """Cross-repository mount. True when mounted; False when the registry would not
         (the upload session it opened instead is cancelled)."""
@@ -220,6 +269,21 @@ class OciApi:
             raise OciRegistryError("%s %s answered %s without a Location header"
                                    % (response.request.method, response.url, response.status_code))
         return urljoin(response.url, location)
+
+
+class _SizedBody:
+    """A request body of known length read in pieces: requests sends Content-Length and the bytes as they
+    are read (no ``__iter__`` on purpose: with one, requests would switch to chunked transfer encoding)."""
+
+    def __init__(self, stream, size):
+        self._stream = stream
+        self._size = int(size)
+
+    def read(self, amount=-1):
+        return self._stream.read(amount)
+
+    def __len__(self):
+        return self._size
 
 
 def _media_type(response):
