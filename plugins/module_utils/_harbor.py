@@ -254,8 +254,8 @@ class HarborApi:
 
     @ignore_404
     def delete_repository(self, project_name, repository):
-        self._write("DELETE", "/projects/%s/repositories/%s" % (quote(project_name, safe=""),
-                                                                 quote_repository(repository)))
+        path = "/projects/%s/repositories/%s" % (quote(project_name, safe=""), quote_repository(repository))
+        self._write("DELETE", path)
         return True
 
     # quotas

@@ -20,7 +20,7 @@ description:
     run that set or generated it; Harbor cannot show it again.
   - Only O(registry_type=harbor) is supported.
 author:
-  - provisioning.oci_registry maintainers
+  - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
   - provisioning.oci_registry._connection
   - provisioning.oci_registry._attributes
