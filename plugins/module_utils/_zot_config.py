@@ -662,7 +662,7 @@ def authentication_enabled(config):
 
 def _only_anonymous(access):
     admin = _get(access, "adminPolicy", default={}) or {}
-    if (_get(admin, "actions") or []) or (_get(admin, "users") or []):
+    if _get(admin, "actions") or _get(admin, "users"):
         return False
     repos = _get(access, "repositories", default={}) or {}
     anonymous = False
@@ -674,7 +674,7 @@ def _only_anonymous(access):
         if _get(group, "anonymousPolicy"):
             anonymous = True
         for policy in _get(group, "policies", default=[]) or []:
-            if isinstance(policy, dict) and ((_get(policy, "actions") or []) or (_get(policy, "users") or [])):
+            if isinstance(policy, dict) and (_get(policy, "actions") or _get(policy, "users")):
                 return False
     if anonymous:
         return True
@@ -708,7 +708,7 @@ def _check_rules(config, report):
         for key in ("gcDelay", "gcInterval", "gcTimeWindow"):
             if _get(storage, key) not in (None, ""):
                 report.warn(["storage", key], "ignored by zot because storage.gc is false")
-        if (_get(storage, "retention", "policies") or []):
+        if _get(storage, "retention", "policies"):
             report.warn(["storage", "retention"], "retention policies are applied by garbage collection, "
                                                   "which storage.gc: false turns off")
     _check_retention(_get(storage, "retention"), ["storage", "retention"], report)
@@ -818,8 +818,8 @@ def _check_actions(actions, path, report):
         return
     unknown = [a for a in actions if a not in ZOT_ACTIONS + ("detectManifestCollision",)]
     if unknown:
-        report.error(path, "unknown actions %s; valid: %s" % (", ".join(map(str, unknown)),
-                                                             ", ".join(ZOT_ACTIONS + ("detectManifestCollision",))))
+        valid = ", ".join(ZOT_ACTIONS + ("detectManifestCollision",))
+        report.error(path, "unknown actions %s; valid: %s" % (", ".join(map(str, unknown)), valid))
 
 
 def _check_retention(retention, path, report):

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Write a one-layer OCI image layout (a test payload for skopeo): make_oci_layout.py DIR TAG TEXT."""
 
 import hashlib

@@ -33,8 +33,9 @@ def test_glob_match(pattern, name, expected):
     assert zc.glob_match(pattern, name) is expected
 
 
-@pytest.mark.parametrize("pattern,valid", [("a/**", True), ("a/[b", False), ("a/{b,c", False), ("a\\", False),
-                                            ("a/}", False), ("a/[!b]", True)])
+@pytest.mark.parametrize("pattern,valid", [
+    ("a/**", True), ("a/[b", False), ("a/{b,c", False), ("a\\", False), ("a/}", False), ("a/[!b]", True),
+])
 def test_glob_validity(pattern, valid):
     assert zc.glob_is_valid(pattern) is valid
 
