@@ -496,3 +496,9 @@ def test_namespace_remove_interface(double, backend):
 def test_user_interface_remove(double, backend):
     backend.user_ensure({"name": "temp", "password": "Temp-Passw0rd", "admin": False})
     assert backend.user_remove("temp").changed and double.user("temp") is None
+
+
+def test_project_exists_uses_head(double, backend):
+    assert backend.api.project_exists("library") is True
+    assert backend.api.project_exists("missing") is False
+    assert [m for m, p, _s in double.requests if "project_name=" in p] == ["HEAD", "HEAD"]

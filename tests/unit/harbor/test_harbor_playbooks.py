@@ -1,0 +1,92 @@
+"""The harbor role's preflight and oci_robot as playbooks run them (ansible-playbook on localhost)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+GOOD = {"harbor_hostname": "harbor.example.com", "harbor_admin_password": "Adm1n-Passw0rd",
+        "harbor_database_password": "Db-Passw0rd", "harbor_installer_sha256": "a" * 64,
+        "harbor_install_dir": "/nonexistent/harbor-preflight-test"}
+
+
+def run_playbook(tmp_path, plays, extra_env=None):
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump(plays, sort_keys=False))
+    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    if not os.path.exists(binary):
+        binary = shutil.which("ansible-playbook")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", **(extra_env or {}))
+    proc = subprocess.run([binary, "-i", "localhost,", str(path)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    try:
+        return proc.returncode, json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(proc.stdout[-2000:] + proc.stderr[-2000:])
+
+
+def preflight(tmp_path, **overrides):
+    variables = dict(GOOD, **overrides)
+    play = {"name": "Preflight", "hosts": "localhost", "gather_facts": False, "connection": "local",
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "tasks": [{"name": "Run the harbor role's preflight",
+                       "ansible.builtin.include_role": {"name": "provisioning.oci_registry.harbor",
+                                                        "tasks_from": "preflight.yml"},
+                       "vars": variables}]}
+    code, output = run_playbook(tmp_path, [play])
+    failed = [t for p in output["plays"] for t in p["tasks"]
+              if t["hosts"].get("localhost", {}).get("failed")]
+    return code, [(t["task"]["name"], t["hosts"]["localhost"].get("msg", "")) for t in failed]
+
+
+def test_preflight_accepts_good_input(tmp_path):
+    code, failed = preflight(tmp_path)
+    assert code == 0 and failed == []
+
+
+@pytest.mark.parametrize("overrides,task,fragment", [
+    ({"harbor_version": "2.15.2"}, "version", "release tag"),
+    ({"harbor_installer_sha256": "abc"}, "checksum", "64 hex digits"),
+    ({"harbor_installer_source": "local", "harbor_installer_local_path": "relative.tgz"}, "checksum", "absolute"),
+    ({"harbor_admin_password": "harbor12345"}, "admin password", ""),  # the message never shows the value
+    ({"harbor_https_enabled": True}, "HTTPS", "absolute paths"),
+    ({"harbor_https_enabled": True, "harbor_https_port": 80, "harbor_https_certificate": "/c",
+      "harbor_https_private_key": "/k"}, "ports", "must differ"),
+    ({"harbor_database_password": ""}, "database", ""),
+    ({"harbor_jobservice_job_loggers": ["SYSLOG"]}, "job loggers", "STD_OUTPUT"),
+    ({"harbor_data_volume": "/nonexistent/harbor-preflight-test"}, "directories", "differ"),
+    ({"harbor_external_url": "registry.example.com"}, "external URL", "https://"),
+])
+def test_preflight_rejects(tmp_path, overrides, task, fragment):
+    code, failed = preflight(tmp_path, **overrides)
+    assert code != 0 and len(failed) == 1, failed
+    name, msg = failed[0]
+    assert task in name and fragment in str(msg)
+    assert "harbor12345" not in str(msg)
+
+
+def test_oci_robot_through_the_action_group(tmp_path, double, backend):
+    backend.ensure_project("apps")
+    task = {"name": "Robot", "provisioning.oci_registry.oci_robot": {
+        "name": "ci", "project": "apps", "permissions": [{"access": [{"resource": "repository", "action": "pull"}]}]},
+        "register": "robot"}
+    play = {"name": "Robots", "hosts": "localhost", "gather_facts": False, "connection": "local",
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "module_defaults": {"group/provisioning.oci_registry.oci_registry": {
+                "registry_url": double.url, "registry_type": "harbor", "username": "admin",
+                "password": "Harbor12345"}},
+            "tasks": [task, dict(task, register="again"),
+                      {"name": "Check", "ansible.builtin.assert": {"that": [
+                          "robot is changed", "again is not changed", "robot.name == 'robot$apps+ci'",
+                          "again.secret is none"]}}]}
+    code, output = run_playbook(tmp_path, [play])
+    assert code == 0, json.dumps(output["stats"])
+    assert output["stats"]["localhost"]["changed"] == 1
+    assert [r["name"] for r in double.robots.values()] == ["robot$apps+ci"]
