@@ -1,0 +1,71 @@
+"""Verify the `default` scenario: Distribution deployed by playbooks/deploy.yml, on the target host."""
+
+import json
+
+import pytest
+
+CONTAINER = "oci-registry"
+URL = "http://127.0.0.1:5000/v2/"
+CONFIG_DIR = "/etc/oci-registry"
+DATA_DIR = "/var/lib/oci-registry"
+
+
+@pytest.fixture(scope="module")
+def inventory_vars(host):
+    return host.ansible.get_variables()
+
+
+def _status(host, *curl_args):
+    """HTTP status of a curl run inside the target host (arguments quoted by testinfra)."""
+    cmd = host.run("curl -sS -o /dev/null -w %s" + " %s" * len(curl_args), "%{http_code}", *curl_args)
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout.strip()
+
+
+def test_container_running(host):
+    state = json.loads(host.check_output("docker inspect --format '{{json .State}}' %s", CONTAINER))
+    assert state["Running"] is True
+    assert state["Restarting"] is False
+
+
+def test_container_settings(host, inventory_vars):
+    info = json.loads(host.check_output("docker inspect %s", CONTAINER))[0]
+    assert info["Config"]["Image"] == inventory_vars["oci_registry_image"]
+    assert info["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert info["HostConfig"]["PortBindings"] == {"5000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5000"}]}
+    assert info["Config"]["Labels"]["io.provisioning.oci_registry.type"] == "distribution"
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    # The local 2.8 image names /etc/docker/registry/config.yml in its Cmd: the role follows it.
+    assert mounts["/etc/docker/registry/config.yml"]["Source"] == CONFIG_DIR + "/config.yml"
+    assert mounts["/etc/docker/registry/config.yml"]["RW"] is False
+    assert mounts["/var/lib/registry"]["Source"] == DATA_DIR
+
+
+def test_port_listening(host):
+    assert host.socket("tcp://127.0.0.1:5000").is_listening
+
+
+def test_v2_requires_credentials(host):
+    assert _status(host, URL) == "401"
+
+
+def test_v2_accepts_admin(host, inventory_vars):
+    password = inventory_vars["oci_registry_admin_password"]
+    assert _status(host, "-u", "admin:" + password, URL) == "200"
+
+
+def test_v2_rejects_wrong_password(host):
+    assert _status(host, "-u", "admin:not-the-password", URL) == "401"
+
+
+def test_files(host):
+    htpasswd = host.file(CONFIG_DIR + "/htpasswd")
+    assert htpasswd.mode == 0o640
+    assert htpasswd.content_string.startswith("admin:$2")  # bcrypt
+    config = host.file(CONFIG_DIR + "/config.yml")
+    assert config.mode == 0o640
+    assert "rootdirectory: /var/lib/registry" in config.content_string
+    assert host.file(CONFIG_DIR).mode == 0o750
+    assert host.file(DATA_DIR).is_directory
+    # The password was given, so none was generated.
+    assert not host.file(CONFIG_DIR + "/admin.password").exists

@@ -1,0 +1,99 @@
+"""Every Molecule scenario under molecule/: `molecule test -s NAME`, one test per scenario.
+
+A scenario is a directory of molecule/ with a molecule.yml; molecule/config.yml is the shared
+base every scenario is merged onto. A scenario may list what it needs in molecule/NAME/requires.yml:
+
+    env: [OCI_TEST_ZOT_IMAGE]                  # environment variables that must be set
+    images:                                    # images that must be in the local Docker engine
+      - ${OCI_TEST_HOST_IMAGE:-oci-registry-test/host:bookworm}
+      - ${OCI_TEST_ZOT_IMAGE}
+
+When something is missing the test is skipped with the reason (never passed).
+The whole output of each run is kept in tests/output/molecule-NAME.log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MOLECULE_DIR = ROOT / "molecule"
+BASE_CONFIG = MOLECULE_DIR / "config.yml"
+OUTPUT_DIR = ROOT / "tests" / "output"
+TAIL_LINES = int(os.environ.get("OCI_MOLECULE_TAIL_LINES", "150"))
+TIMEOUT = int(os.environ.get("OCI_MOLECULE_TIMEOUT", "1800"))
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\x1b\]8;;[^\x1b]*\x1b\\")
+
+
+def _scenarios():
+    return sorted(path.parent.name for path in MOLECULE_DIR.glob("*/molecule.yml"))
+
+
+def interpolate(text, env):
+    """${VAR} and ${VAR:-default}, as Molecule reads them (the default also replaces an empty value)."""
+    return _VARIABLE.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), text)
+
+
+def missing_requirements(scenario, env=None):
+    """Why `scenario` cannot run on this machine: a list of reasons, empty when it can."""
+    env = os.environ if env is None else env
+    path = MOLECULE_DIR / scenario / "requires.yml"
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict) or set(data) - {"env", "images"}:
+        raise ValueError("%s: expected a mapping with the keys env and images, got %r" % (path, data))
+    reasons = ["environment variable %s is not set" % name for name in data.get("env") or [] if not env.get(name)]
+    images = [(raw, interpolate(raw, env).strip()) for raw in data.get("images") or []]
+    if images and shutil.which("docker") is None:
+        return reasons + ["no docker client on PATH to look for the images"]
+    for raw, image in images:
+        if not image:
+            if not any("environment variable" in r for r in reasons):
+                reasons.append("image %s names no image (its variable is unset)" % raw)
+            continue
+        found = subprocess.run(["docker", "image", "inspect", image], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=False)
+        if found.returncode != 0:
+            reasons.append("image %s is not in the local Docker engine" % image)
+    return reasons
+
+
+def _tail(output):
+    if isinstance(output, bytes):
+        output = output.decode("utf-8", "replace")
+    lines = _ANSI.sub("", output or "").splitlines()
+    return "\n".join(lines[-TAIL_LINES:])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("scenario", _scenarios())
+def test_molecule_scenario(scenario):
+    reasons = missing_requirements(scenario)
+    if reasons:
+        pytest.skip("molecule scenario %r cannot run here: %s" % (scenario, "; ".join(reasons)))
+
+    command = [sys.executable, "-m", "molecule", "--base-config", str(BASE_CONFIG), "test", "-s", scenario]
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    log = OUTPUT_DIR / ("molecule-%s.log" % scenario)
+    try:
+        run = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, timeout=TIMEOUT, check=False)
+    except subprocess.TimeoutExpired as exc:
+        log.write_text(exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else exc.output or "")
+        pytest.fail("`%s` did not finish within %ss (OCI_MOLECULE_TIMEOUT); last %d lines (all in %s):\n%s"
+                    % (" ".join(command[2:]), TIMEOUT, TAIL_LINES, log, _tail(exc.output)), pytrace=False)
+    log.write_text(run.stdout)
+    if run.returncode != 0:
+        pytest.fail("`%s` exited with %d; last %d lines (all in %s):\n%s"
+                    % (" ".join(command[2:]), run.returncode, TAIL_LINES, log, _tail(run.stdout)), pytrace=False)
