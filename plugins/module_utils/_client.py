@@ -325,11 +325,12 @@ class RegistryClient:
         except ValueError:
             raise OciRegistryError("GET %s answered with a body that is not JSON" % self.url(path))
 
-    def paginate(self, path, key=None, params=None, page_size=100, total_header=None):
+    def paginate(self, path, key=None, params=None, page_size=100, total_header=None, first=None):
         """Yield the items of every page, following ``Link: <...>; rel="next"``.
 
         ``key`` picks the list out of a JSON object (``repositories`` for the catalog); with
         ``key=None`` the body itself is the list (Harbor). Stops when no next link is given.
+        ``first``: the response to the first page when the caller already has it (it is not asked again).
         """
         params = dict(params or {})
         if page_size:
@@ -337,7 +338,7 @@ class RegistryClient:
         url = path
         seen = set()
         while url:
-            response = self.request("GET", url, params=params)
+            response, first = (first, None) if first is not None else (self.request("GET", url, params=params), None)
             try:
                 data = response.json()
             except ValueError:

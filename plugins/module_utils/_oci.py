@@ -91,12 +91,12 @@ class OciApi:
         return list(self.client.paginate("/v2/_catalog", key="repositories", page_size=page_size))
 
     def tags(self, repository, page_size=100):
-        response = self.client.request("GET", "/v2/%s/tags/list" % repository, expected=(200, 404),
-                                       params={"n": page_size} if page_size else None)
+        path = "/v2/%s/tags/list" % repository
+        response = self.client.request("GET", path, expected=(200, 404), params={"n": page_size} if page_size else None)
         if response.status_code == 404:
+            response.close()
             return []
-        response.close()
-        return list(self.client.paginate("/v2/%s/tags/list" % repository, key="tags", page_size=page_size))
+        return list(self.client.paginate(path, key="tags", page_size=page_size, first=response))
 
     # -- manifests --------------------------------------------------------------
     def head_manifest(self, repository, reference):
