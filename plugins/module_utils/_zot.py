@@ -4,12 +4,156 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import Backend
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import RegistryHTTPError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _htpasswd as htp
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
+    AccessChange,
+    Backend,
+    NamespaceNotEmptyError,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
+    InvalidParameterError,
+    OciRegistryError,
+    RegistryHTTPError,
+)
 
 _ZOT_INFO = re.compile(r'^zot_info\{[^}]*\bversion="([^"]+)"', re.MULTILINE)
+
+
+# -- access model on zot: htpasswd + http.accessControl / storage.retention in config.json ---------
+# zot keeps users in its htpasswd file and everything else in config.json; it re-reads both when
+# they are written in place, which is how they are written here, after the config passed zot's rules.
+class ZotFiles:
+    """zot's htpasswd and config.json on the registry host, read once, written in place."""
+
+    def __init__(self, access):
+        if access is None or not access.config_path:
+            raise InvalidParameterError("registry_type zot manages users and rules in config.json: "
+                                        "give the path of zot's config.json (and of its htpasswd file)")
+        self.access = access
+        text = htp.read_text(access.config_path)
+        if text is None:
+            raise OciRegistryError("zot's config.json is not at %s" % access.config_path)
+        try:
+            self.config = json.loads(text)
+        except ValueError as exc:
+            raise OciRegistryError("zot's config.json at %s is not JSON: %s" % (access.config_path, exc))
+        self.original = json.loads(text)
+        path = access.htpasswd_path or zc._get(self.config, "http", "auth", "htpasswd", "path")
+        self.htpasswd_path = path
+        self.htpasswd = htp.Htpasswd(htp.read_text(path, "") if path else "")
+        self.htpasswd_text = self.htpasswd.render()
+
+    # -- config.json helpers --
+    def access_control(self, create=True):
+        http = self.config.setdefault("http", {}) if create else self.config.get("http", {})
+        if "accessControl" not in http:
+            if not create:
+                return {}
+            http["accessControl"] = {}
+        return http["accessControl"]
+
+    def repositories(self, create=False):
+        access = self.access_control(create)
+        if create:
+            return access.setdefault("repositories", {})
+        return access.get("repositories") or {}
+
+    def retention_policies(self, create=False):
+        storage = self.config.setdefault("storage", {})
+        if create:
+            return storage.setdefault("retention", {}).setdefault("policies", [])
+        return (storage.get("retention") or {}).get("policies") or []
+
+    def admins(self):
+        return list(zc._get(self.config, "http", "accessControl", "adminPolicy", "users") or [])
+
+    def set_admin(self, name, admin):
+        admins = set(self.admins())
+        if admin:
+            admins.add(name)
+        else:
+            admins.discard(name)
+        access = self.access_control(create=bool(admins))
+        if admins:
+            policy = access.setdefault("adminPolicy", {})
+            policy["users"] = sorted(admins)
+            policy["actions"] = list(zc.ZOT_ACTIONS)
+        elif "adminPolicy" in access:
+            access["adminPolicy"]["users"] = []
+            if not access["adminPolicy"].get("groups"):
+                del access["adminPolicy"]
+
+    def groups_of(self, name):
+        groups = zc._get(self.config, "http", "accessControl", "groups", default={}) or {}
+        return sorted(g for g, item in groups.items() if name in (item.get("users") or []))
+
+    def set_groups(self, name, wanted):
+        groups = self.access_control(create=bool(wanted)).get("groups")
+        if groups is None:
+            if not wanted:
+                return
+            groups = self.access_control()["groups"] = {}
+        for group, item in list(groups.items()):
+            users = [u for u in item.get("users") or [] if u != name]
+            if group in wanted:
+                users.append(name)
+            item["users"] = sorted(users)
+            if not item["users"]:
+                del groups[group]
+        for group in wanted:
+            if group not in groups:
+                groups[group] = {"users": [name]}
+        if not groups:
+            del self.access_control()["groups"]
+
+    # -- writing --
+    def config_change(self):
+        return zc.classify_change(self.original, self.config)
+
+    def save(self, check_mode):
+        """Write what changed (htpasswd, then config.json); returns (changed, restart_required, warnings)."""
+        access = self.access
+        mode = htp.parse_mode(access.mode) if access.mode is not None else None
+        changed, restart, warnings = False, False, []
+        new_htpasswd = self.htpasswd.render()
+        if new_htpasswd != self.htpasswd_text:
+            changed = True
+            if not check_mode:
+                htp.write_in_place(self.htpasswd_path, new_htpasswd, access.owner, access.group, mode)
+        if self.config != self.original:
+            warnings.extend(zc.validate(self.config))
+            change = self.config_change()
+            changed = changed or change["action"] != "none"
+            restart = change["action"] == "restart"
+            if restart:
+                warnings.append("zot must be restarted to apply this change: %s" % "; ".join(change["reasons"]))
+            if not check_mode:
+                text = zc.render(self.config)
+                htp.validate_text(access.config_path, text, access.validate_command, access.run_command)
+                htp.write_in_place(access.config_path, text, access.owner, access.group, mode)
+        return changed, restart, warnings
+
+
+def _namespace_keys(name):
+    return (name, name + "/**")
+
+
+def _zot_namespace(files, name):
+    repositories = files.repositories()
+    group = repositories.get(name + "/**", repositories.get(name))
+    if group is None:
+        return None
+    public, policies = zc.model_policies(group)
+    retention = None
+    for policy in files.retention_policies():
+        if list(policy.get("repositories") or []) == list(_namespace_keys(name)):
+            retention = zc.model_retention(policy)
+    return {"name": name, "description": "", "public": public, "retention": retention, "quota_gb": None,
+            "policies": policies, "state": "present"}
 
 
 class ZotBackend(Backend):
@@ -53,6 +197,138 @@ class ZotBackend(Backend):
         except RegistryHTTPError:
             return None
         return match.group(1) if match else None
+
+    # -- access model (users, namespaces, policies) -----------------------------------------
+    def user_get(self, name):
+        files = ZotFiles(self.access)
+        if files.htpasswd.get(name) is None:
+            return None
+        return {"name": name, "admin": name in files.admins(), "groups": files.groups_of(name)}
+
+    def user_names(self):
+        return sorted(ZotFiles(self.access).htpasswd.names())
+
+    def user_ensure(self, user, update_password="on_create", check_mode=False):
+        files = ZotFiles(self.access)
+        name = user["name"]
+        before = None
+        if files.htpasswd.get(name) is not None:
+            before = {"name": name, "admin": name in files.admins(), "groups": files.groups_of(name)}
+        _created, password_changed = htp.ensure_user(files.htpasswd, name, user.get("password"), update_password,
+                                                     rounds=self.access.bcrypt_rounds)
+        files.set_admin(name, bool(user.get("admin")))
+        if user.get("groups") is not None:
+            files.set_groups(name, sorted(set(user.get("groups") or [])))
+        after = {"name": name, "admin": name in files.admins(), "groups": files.groups_of(name)}
+        changed, restart, warnings = files.save(check_mode)
+        return AccessChange(changed=changed, before=before, after=after, warnings=warnings,
+                            restart_required=restart, password_changed=password_changed)
+
+    def user_remove(self, name, check_mode=False):
+        files = ZotFiles(self.access)
+        if files.htpasswd.get(name) is None and name not in files.admins():
+            return AccessChange(changed=False, before=None, after=None)
+        before = {"name": name, "admin": name in files.admins(), "groups": files.groups_of(name)}
+        files.htpasswd.remove(name)
+        files.set_admin(name, False)
+        files.set_groups(name, [])
+        for group in files.repositories().values():
+            for policy in group.get("policies") or []:
+                if name in (policy.get("users") or []):
+                    policy["users"] = [u for u in policy["users"] if u != name]
+            group["policies"] = [p for p in group.get("policies") or [] if p.get("users") or p.get("groups")]
+            if not group["policies"]:
+                del group["policies"]
+        changed, restart, warnings = files.save(check_mode)
+        return AccessChange(changed=changed, before=before, after=None, warnings=warnings, restart_required=restart)
+
+    def namespace_get(self, name):
+        return _zot_namespace(ZotFiles(self.access), name)
+
+    def namespace_ensure(self, namespace, check_mode=False):
+        files = ZotFiles(self.access)
+        name = namespace["name"]
+        before = _zot_namespace(files, name)
+        warnings = []
+        if namespace.get("description"):
+            warnings.append("zot has no namespace descriptions: %r is not stored" % name)
+        if namespace.get("quota_gb"):
+            warnings.append("zot has no storage quotas: quota_gb of %r is not applied" % name)
+        repositories = files.repositories(create=True)
+        current = repositories.get(name + "/**", repositories.get(name))
+        if current is None:
+            current = {"defaultPolicy": []}
+        group = dict(current)
+        anonymous = [a for a in group.get("anonymousPolicy") or [] if a != "read"]
+        if namespace.get("public"):
+            anonymous = ["read"] + anonymous
+        if anonymous:
+            group["anonymousPolicy"] = [a for a in zc.ZOT_ACTIONS if a in anonymous]
+        else:
+            group.pop("anonymousPolicy", None)
+        for key in _namespace_keys(name):
+            repositories[key] = json.loads(json.dumps(group))
+        policies = [p for p in files.retention_policies() if list(p.get("repositories") or []) != list(_namespace_keys(name))]
+        wanted = zc.namespace_retention_policy(namespace, True, False, "retention")
+        if wanted is not None:
+            if zc._get(files.config, "storage", "gc") is False:
+                warnings.append("retention of %r runs only with garbage collection, which storage.gc turns off" % name)
+            policies.append(wanted)
+        policies.sort(key=lambda p: -str((p.get("repositories") or [""])[0]).count("/")
+                      if list(p.get("repositories") or [])[1:2] == [str((p.get("repositories") or [""])[0]) + "/**"] else 0)
+        if policies:
+            files.config.setdefault("storage", {}).setdefault("retention", {})["policies"] = policies
+        elif (files.config.get("storage") or {}).get("retention"):
+            files.config["storage"]["retention"].pop("policies", None)
+        changed, restart, more = files.save(check_mode)
+        return AccessChange(changed=changed, before=before, after=_zot_namespace(files, name),
+                            warnings=warnings + more, restart_required=restart)
+
+    def namespace_remove(self, name, force=False, check_mode=False):
+        files = ZotFiles(self.access)
+        before = _zot_namespace(files, name)
+        repositories = [r for r in self.oci.catalog() if r == name or r.startswith(name + "/")]
+        if repositories and not force:
+            raise NamespaceNotEmptyError("namespace %r still holds %d repositories (%s); use force to delete them too"
+                                         % (name, len(repositories), ", ".join(repositories[:5])))
+        deleted = []
+        if repositories and not check_mode:
+            for repository in repositories:
+                for tag in self.oci.tags(repository):
+                    head = self.oci.head_manifest(repository, tag)
+                    if head is not None:
+                        self.oci.delete_manifest(repository, head.digest)
+                deleted.append(repository)
+        access = files.repositories()
+        for key in _namespace_keys(name):
+            access.pop(key, None)
+        policies = [p for p in files.retention_policies() if list(p.get("repositories") or []) != list(_namespace_keys(name))]
+        retention = (files.config.get("storage") or {}).get("retention")
+        if retention is not None:
+            retention["policies"] = policies
+        changed, restart, warnings = files.save(check_mode)
+        return AccessChange(changed=changed or bool(repositories), before=before, after=None, warnings=warnings,
+                            restart_required=restart, deleted_repositories=deleted if not check_mode else repositories)
+
+    def policies_get(self, namespace):
+        found = _zot_namespace(ZotFiles(self.access), namespace)
+        return None if found is None else found["policies"]
+
+    def policies_ensure(self, namespace, policies, managed_users=None, check_mode=False):
+        files = ZotFiles(self.access)
+        before = _zot_namespace(files, namespace)
+        if before is None:
+            raise OciRegistryError("namespace %r does not exist on zot (create it with oci_namespace first)" % namespace)
+        public = before["public"] or any("anonymous" in (p.get("subjects") or []) and "read" in (p.get("actions") or [])
+                                         for p in policies)
+        group = zc.namespace_group({"name": namespace, "public": public, "policies": policies}, (), "policies")
+        repositories = files.repositories(create=True)
+        for key in _namespace_keys(namespace):
+            repositories[key] = json.loads(json.dumps(group))
+        changed, restart, warnings = files.save(check_mode)
+        after = _zot_namespace(files, namespace)
+        return AccessChange(changed=changed, before=before["policies"], after=after["policies"], warnings=warnings,
+                            restart_required=restart)
 
 
 BACKEND = ZotBackend

@@ -971,6 +971,87 @@ def _present_users(users):
     return out
 
 
+def namespace_group(namespace, absent_users=(), variable="namespace"):
+    """The zot policy group (policies, defaultPolicy, anonymousPolicy) of one namespace."""
+    name = namespace.get("name")
+    if not isinstance(name, str) or not _NAMESPACE_RE.match(name):
+        _fail(variable + ".name", "%r is not a valid OCI repository name path "
+                                  "(lowercase letters and digits, separated by . _ __ - or /)" % (name,))
+    by_actions = {}
+    default, anonymous = set(), set()
+    for pindex, policy in enumerate(namespace.get("policies") or []):
+        pvar = "%s.policies[%d]" % (variable, pindex)
+        if not isinstance(policy, dict):
+            _fail(pvar, "must be an object with subjects and actions")
+        actions = _model_actions(policy.get("actions"), pvar + ".actions")
+        for subject in policy.get("subjects") or []:
+            if subject == "authenticated":
+                default.update(actions)
+            elif subject == "anonymous":
+                anonymous.update(actions)
+            elif not isinstance(subject, str) or not subject or subject == "group:":
+                _fail(pvar + ".subjects", "invalid subject %r" % (subject,))
+            elif subject.startswith("group:"):
+                by_actions.setdefault(tuple(actions), (set(), set()))[1].add(subject[len("group:"):])
+            elif subject in absent_users:
+                continue
+            else:
+                by_actions.setdefault(tuple(actions), (set(), set()))[0].add(subject)
+    if namespace.get("public"):
+        anonymous.add("read")
+    group = {}
+    policies = []
+    for actions in sorted(by_actions, key=lambda a: (len(a), a)):
+        user_set, group_set = by_actions[actions]
+        entry = {"users": sorted(user_set)}
+        if group_set:
+            entry["groups"] = sorted(group_set)
+        entry["actions"] = list(actions)
+        policies.append(entry)
+    if policies:
+        group["policies"] = policies
+    group["defaultPolicy"] = [a for a in ZOT_ACTIONS if a in default]
+    if anonymous:
+        group["anonymousPolicy"] = [a for a in ZOT_ACTIONS if a in anonymous]
+    return group
+
+
+def model_actions(zot_actions):
+    """zot actions back to the model's: read; create+update -> write; delete. (zot's
+    create without update has no model equivalent and reads as write.)"""
+    present = set(zot_actions or [])
+    out = []
+    if "read" in present:
+        out.append("read")
+    if present & {"create", "update"}:
+        out.append("write")
+    if "delete" in present:
+        out.append("delete")
+    return out
+
+
+def model_policies(group):
+    """(public, policies) of the model from a zot policy group: the inverse of namespace_group.
+    An anonymous ``read`` is the namespace's ``public`` flag; other anonymous actions stay a policy."""
+    policies = []
+    group = group or {}
+    default = model_actions(_get(group, "defaultPolicy"))
+    if default:
+        policies.append({"subjects": ["authenticated"], "actions": default})
+    for entry in _get(group, "policies", default=[]) or []:
+        subjects = list(_get(entry, "users") or []) + ["group:" + g for g in _get(entry, "groups") or []]
+        actions = model_actions(_get(entry, "actions"))
+        if subjects and actions:
+            policies.append({"subjects": subjects, "actions": actions})
+    anonymous = set(_get(group, "anonymousPolicy") or [])
+    public = "read" in anonymous
+    rest = model_actions(anonymous - {"read"})
+    rest = [a for a in rest if a != "read"]
+    if rest:
+        policies.append({"subjects": ["anonymous"], "actions": rest})
+    return public, policies
+
+
 def access_control(namespaces, users, default_policy=None, anonymous_default=None,
                    metrics_users=None, metrics_anonymous=False):
     """zot's ``http.accessControl`` from the collection's access model.
@@ -991,45 +1072,9 @@ def access_control(namespaces, users, default_policy=None, anonymous_default=Non
         if not isinstance(namespace, dict) or not isinstance(namespace.get("name"), str):
             _fail(variable, "each namespace needs a name")
         name = namespace["name"]
-        if not _NAMESPACE_RE.match(name):
-            _fail(variable + ".name", "%r is not a valid OCI repository name path "
-                                      "(lowercase letters and digits, separated by . _ __ - or /)" % name)
         if namespace.get("state", "present") == "absent":
             continue
-        by_actions = {}
-        default, anonymous = set(), set()
-        for pindex, policy in enumerate(namespace.get("policies") or []):
-            pvar = "%s.policies[%d]" % (variable, pindex)
-            actions = _model_actions(policy.get("actions"), pvar + ".actions")
-            for subject in policy.get("subjects") or []:
-                if subject == "authenticated":
-                    default.update(actions)
-                elif subject == "anonymous":
-                    anonymous.update(actions)
-                elif not isinstance(subject, str) or not subject or subject == "group:":
-                    _fail(pvar + ".subjects", "invalid subject %r" % (subject,))
-                elif subject.startswith("group:"):
-                    by_actions.setdefault(tuple(actions), (set(), set()))[1].add(subject[len("group:"):])
-                elif subject in absent:
-                    continue
-                else:
-                    by_actions.setdefault(tuple(actions), (set(), set()))[0].add(subject)
-        if namespace.get("public"):
-            anonymous.add("read")
-        group = {}
-        policies = []
-        for actions in sorted(by_actions, key=lambda a: (len(a), a)):
-            user_set, group_set = by_actions[actions]
-            entry = {"users": sorted(user_set)}
-            if group_set:
-                entry["groups"] = sorted(group_set)
-            entry["actions"] = list(actions)
-            policies.append(entry)
-        if policies:
-            group["policies"] = policies
-        group["defaultPolicy"] = [a for a in ZOT_ACTIONS if a in default]
-        if anonymous:
-            group["anonymousPolicy"] = [a for a in ZOT_ACTIONS if a in anonymous]
+        group = namespace_group(namespace, absent, variable)
         if name in repositories or name + "/**" in repositories:
             _fail(variable + ".name", "namespace %r is listed twice" % name)
         repositories[name] = group
@@ -1066,6 +1111,47 @@ def access_control(namespaces, users, default_policy=None, anonymous_default=Non
     return result
 
 
+def namespace_retention_policy(namespace, delete_untagged=None, delete_referrers=None, variable="retention"):
+    """The zot retention policy of one namespace, or None when it has no retention rule."""
+    retention = namespace.get("retention")
+    if retention is None:
+        return None
+    if not isinstance(retention, dict):
+        _fail(variable, "must be null or an object with keep_tags and max_age_days")
+    unknown = set(retention) - {"keep_tags", "max_age_days"}
+    if unknown:
+        _fail(variable, "unknown keys %s; valid: keep_tags, max_age_days" % ", ".join(sorted(unknown)))
+    rule = {}
+    keep, age = retention.get("keep_tags"), retention.get("max_age_days")
+    for key, value in (("keep_tags", keep), ("max_age_days", age)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            _fail("%s.%s" % (variable, key), "must be a positive integer or null, got %r" % (value,))
+    if keep is not None:
+        rule["mostRecentlyPushedCount"] = keep
+    if age is not None:
+        rule["pushedWithin"] = hours(age)
+    if not rule:
+        return None
+    policy = {"repositories": [namespace["name"], namespace["name"] + "/**"]}
+    if delete_referrers is not None:
+        policy["deleteReferrers"] = delete_referrers
+    if delete_untagged is not None:
+        policy["deleteUntagged"] = delete_untagged
+    policy["keepTags"] = [rule]
+    return policy
+
+
+def model_retention(policy):
+    """{keep_tags, max_age_days} from a namespace's zot retention policy (None when it keeps all)."""
+    for rule in _get(policy, "keepTags", default=[]) or []:
+        keep = _get(rule, "mostRecentlyPushedCount")
+        within = _duration_ns(_get(rule, "pushedWithin"))
+        if keep or within:
+            return {"keep_tags": keep or None,
+                    "max_age_days": (within // (24 * 3600 * 10 ** 9)) if within else None}
+    return None
+
+
 def retention_policies(namespaces, delete_untagged=None, delete_referrers=None):
     """zot retention policies from each namespace's ``retention``.
 
@@ -1079,33 +1165,11 @@ def retention_policies(namespaces, delete_untagged=None, delete_referrers=None):
     for index, namespace in enumerate(namespaces or []):
         if namespace.get("state", "present") == "absent":
             continue
-        retention = namespace.get("retention")
-        variable = "zot_namespaces[%d].retention" % index
-        if retention is None:
-            continue
-        if not isinstance(retention, dict):
-            _fail(variable, "must be null or an object with keep_tags and max_age_days")
-        unknown = set(retention) - {"keep_tags", "max_age_days"}
-        if unknown:
-            _fail(variable, "unknown keys %s; valid: keep_tags, max_age_days" % ", ".join(sorted(unknown)))
-        rule = {}
-        keep, age = retention.get("keep_tags"), retention.get("max_age_days")
-        for key, value in (("keep_tags", keep), ("max_age_days", age)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                _fail("%s.%s" % (variable, key), "must be a positive integer or null, got %r" % (value,))
-        if keep is not None:
-            rule["mostRecentlyPushedCount"] = keep
-        if age is not None:
-            rule["pushedWithin"] = hours(age)
-        if not rule:
+        policy = namespace_retention_policy(namespace, delete_untagged, delete_referrers,
+                                            "zot_namespaces[%d].retention" % index)
+        if policy is None:
             continue
         with_retention.append(namespace["name"])
-        policy = {"repositories": [namespace["name"], namespace["name"] + "/**"]}
-        if delete_referrers is not None:
-            policy["deleteReferrers"] = delete_referrers
-        if delete_untagged is not None:
-            policy["deleteUntagged"] = delete_untagged
-        policy["keepTags"] = [rule]
         entries.append((namespace["name"], policy))
     for namespace in namespaces or []:
         name = namespace.get("name")
