@@ -1,0 +1,440 @@
+# Copyright: provisioning.oci_registry contributors
+# Apache License 2.0 (see LICENSE)
+"""The access front for CNCF Distribution: nginx with per-namespace rules.
+
+Plain Distribution's htpasswd auth lets every user do everything. The distribution role puts
+nginx in front of it (the proxy-auth setup of Distribution's documentation): the registry
+listens only on an internal Docker network without auth, nginx publishes the port, checks
+passwords against the htpasswd file and decides per namespace, user and HTTP method:
+
+* GET/HEAD = read, POST/PUT/PATCH = write, DELETE = delete; anything else is refused.
+* ``/v2/`` answers any user who logged in (clients probe it before they log in);
+  ``/v2/_catalog`` lists every repository, so only admins may read it.
+* a repository belongs to the longest namespace it is in (``<ns>`` or ``<ns>/...``);
+  a repository in no namespace is for admins only; admins may do everything.
+* a public namespace (or ``anonymous`` read) is read without credentials; every other
+  request without credentials gets 401 with a Basic challenge; a user without the right
+  gets 403 with a registry-style JSON error.
+* a cross-repository blob mount (``?mount=&from=``) also needs read on the source.
+
+Two server blocks in one nginx do it, so that no decision is taken before the password
+was checked (nginx's rewrite phase runs before its access phase): the public one
+authenticates (``auth_basic`` with a realm computed per request, ``off`` only for a
+permitted anonymous read) and passes the verified user name in a header it sets itself;
+an internal one on 127.0.0.1 authorizes by maps over ``user:namespace:action`` and proxies
+to the registry (resolved through Docker's DNS, so a recreated registry container is found).
+
+State on the registry host, in the front's directory:
+* ``front.json``: settings written by the role (ports, upstream, realm, htpasswd path);
+* ``access.json``: the users' admin flags and groups and the namespaces (no passwords);
+* ``nginx.conf``: generated here from both; validated with ``nginx -t`` before it goes live.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
+    ACTIONS,
+    NAMESPACE_RE,
+    USER_RE,
+    effective_actions,
+)
+
+SETTINGS_FILE = "front.json"
+ACCESS_FILE = "access.json"
+CONFIG_FILE = "nginx.conf"
+
+DEFAULT_SETTINGS = {
+    "listen_port": 5000,
+    "internal_port": 8081,
+    "upstream": "oci-registry:5000",
+    "resolver": "127.0.0.11",
+    "realm": "Registry Realm",
+    "htpasswd_path": "/etc/oci-registry/htpasswd",
+    "worker_user": "www-data",
+    # The htpasswd file is 0640 root:root on the host; the workers read it through this group.
+    "worker_group": "root",
+    "worker_processes": "auto",
+}
+SETTING_KEYS = tuple(DEFAULT_SETTINGS)
+
+METHODS = {"GET": "read", "HEAD": "read", "POST": "write", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+# Pseudo namespaces: none of them is a valid repository name (OCI names cannot start with '_').
+BASE, CATALOG, OUTSIDE, NO_MOUNT = "_base", "_catalog", "_outside", "_nomount"
+ROUTES = ("manifests", "blobs", "tags", "referrers")
+HEADER = "X-Oci-Front-User"
+_HEADER_VAR = "$http_" + HEADER.lower().replace("-", "_")
+_SAFE_TOKEN = re.compile(r"^[A-Za-z0-9._@/:-]+$")
+
+
+def empty_access():
+    return {"users": {}, "namespaces": {}}
+
+
+def check_settings(settings):
+    """Settings merged over the defaults, checked (they end up in nginx.conf)."""
+    merged = dict(DEFAULT_SETTINGS)
+    unknown = sorted(set(settings or {}) - set(SETTING_KEYS))
+    if unknown:
+        raise InvalidParameterError("front settings: unknown key(s) %s; valid: %s"
+                                    % (", ".join(unknown), ", ".join(SETTING_KEYS)))
+    merged.update(dict((k, v) for k, v in (settings or {}).items() if v is not None))
+    for key in ("listen_port", "internal_port"):
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise InvalidParameterError("front settings: %s must be a port from 1 to 65535, got %r" % (key, value))
+    if merged["listen_port"] == merged["internal_port"]:
+        raise InvalidParameterError("front settings: listen_port and internal_port must differ")
+    for key in ("upstream", "resolver", "htpasswd_path", "worker_user", "worker_group", "worker_processes"):
+        if not isinstance(merged[key], (str, int)) or not _SAFE_TOKEN.match(str(merged[key])):
+            raise InvalidParameterError("front settings: %s %r must be a plain token (letters, digits, . _ @ / : -)"
+                                        % (key, merged[key]))
+    if not str(merged["htpasswd_path"]).startswith("/"):
+        raise InvalidParameterError("front settings: htpasswd_path must be absolute, got %r" % merged["htpasswd_path"])
+    realm = merged["realm"]
+    if not isinstance(realm, str) or not realm or realm == "off" or re.search(r'["\\$;{}\x00-\x1f]', realm):
+        raise InvalidParameterError("front settings: realm must be a non-empty text without quotes, backslashes, "
+                                    "'$', ';', braces or control characters (and not 'off'), got %r" % (realm,))
+    return merged
+
+
+# -- access.json ---------------------------------------------------------------------------
+def access_from_text(text, path=ACCESS_FILE):
+    if not text:
+        return empty_access()
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InvalidParameterError("%s is not valid JSON: %s" % (path, exc))
+    if not isinstance(data, dict) or not isinstance(data.get("users", {}), dict) \
+            or not isinstance(data.get("namespaces", {}), dict):
+        raise InvalidParameterError("%s must hold {\"users\": {...}, \"namespaces\": {...}}" % path)
+    access = empty_access()
+    access["users"].update(data.get("users") or {})
+    access["namespaces"].update(data.get("namespaces") or {})
+    return access
+
+
+def access_to_text(access):
+    return json.dumps(access, indent=2, sort_keys=True) + "\n"
+
+
+def set_user(access, name, admin=False, groups=()):
+    access = copy.deepcopy(access)
+    access["users"][name] = {"admin": bool(admin), "groups": sorted(set(groups or []))}
+    return access
+
+
+def remove_user(access, name):
+    access = copy.deepcopy(access)
+    access["users"].pop(name, None)
+    return access
+
+
+def set_namespace(access, namespace, keep_policies=True):
+    """Store a normalized namespace (without name and state); policies kept unless given."""
+    access = copy.deepcopy(access)
+    current = access["namespaces"].get(namespace["name"]) or {}
+    entry = {
+        "description": namespace.get("description") or "",
+        "public": bool(namespace.get("public")),
+        "retention": namespace.get("retention"),
+        "quota_gb": namespace.get("quota_gb"),
+        "policies": current.get("policies", []) if keep_policies else namespace.get("policies") or [],
+    }
+    access["namespaces"][namespace["name"]] = entry
+    return access
+
+
+def set_policies(access, name, policies):
+    access = copy.deepcopy(access)
+    if name not in access["namespaces"]:
+        raise InvalidParameterError("namespace %r does not exist in the front's rules; create it first "
+                                    "(oci_namespace)" % name)
+    access["namespaces"][name]["policies"] = copy.deepcopy(policies)
+    return access
+
+
+def remove_namespace(access, name):
+    access = copy.deepcopy(access)
+    access["namespaces"].pop(name, None)
+    return access
+
+
+# -- the rules -------------------------------------------------------------------------------
+def _regex(text):
+    return re.sub(r"([.^$|()\[\]{}*+?\\])", r"\\\1", text)
+
+
+def _namespace_order(names):
+    """Deepest (then longest) first: nginx's map tries regular expressions in order."""
+    return sorted(names, key=lambda n: (-n.count("/"), -len(n), n))
+
+
+def grants(access):
+    """[(kind, who, namespace, action)] every rule the front enforces, and warnings.
+
+    kind: ``user`` (who = name), ``authenticated``, ``anonymous``, ``admin`` (who = name,
+    every namespace and action)."""
+    rules, warnings = [], []
+    users = access.get("users") or {}
+    members = {}
+    for name, info in users.items():
+        for group in (info or {}).get("groups") or []:
+            members.setdefault(group, []).append(name)
+    for name in sorted(users):
+        if users[name].get("admin"):
+            rules.append(("admin", name, "*", "*"))
+    for namespace in _namespace_order(access.get("namespaces") or {}):
+        entry = access["namespaces"][namespace]
+        if entry.get("public"):
+            rules.append(("anonymous", "", namespace, "read"))
+        for policy in entry.get("policies") or []:
+            allowed = [a for a in ACTIONS if a in effective_actions(policy.get("actions"))]
+            for subject in policy.get("subjects") or []:
+                actions = [a for a in allowed if a != "admin"]
+                if subject == "authenticated":
+                    targets = [("authenticated", "")]
+                elif subject == "anonymous":
+                    targets = [("anonymous", "")]
+                    extra = set(actions) - {"read"}
+                    if extra:
+                        warnings.append("namespace %r: anonymous gets read only, not %s"
+                                        % (namespace, ", ".join(sorted(extra))))
+                    actions = ["read"]
+                elif subject.startswith("group:"):
+                    group = subject[len("group:"):]
+                    names = sorted(members.get(group, []))
+                    if not names:
+                        warnings.append("namespace %r: group %r has no members among the front's users (groups "
+                                        "come from each user's groups list); its grant allows nobody"
+                                        % (namespace, group))
+                    targets = [("user", n) for n in names]
+                else:
+                    if subject not in users:
+                        warnings.append("namespace %r: user %r is not among the front's users; the grant applies "
+                                        "once the user is in the htpasswd file" % (namespace, subject))
+                    targets = [("user", subject)]
+                if "admin" in allowed and subject != "anonymous":
+                    warnings.append("namespace %r: 'admin' for %s is enforced as read, write and delete in the "
+                                    "namespace (the front has no other per-namespace operation)" % (namespace, subject))
+                for kind, who in targets:
+                    for action in actions:
+                        rule = (kind, who, namespace, action)
+                        if rule not in rules:
+                            rules.append(rule)
+    return rules, warnings
+
+
+def _map_entries(rules):
+    """Lines of the allow map keyed on ``user:namespace:action``."""
+    lines = ['    "~^[^:]+:%s:read$" 1;' % BASE]
+    for kind, who, namespace, action in rules:
+        if kind == "admin":
+            lines.append('    "~^%s:" 1;' % _regex(who))
+        elif kind == "user":
+            # Regular expressions: nginx compares a map's plain strings case-insensitively.
+            lines.append('    "~^%s:%s:%s$" 1;' % (_regex(who), _regex(namespace), action))
+        elif kind == "authenticated":
+            lines.append('    "~^[^:]+:%s:%s$" 1;' % (_regex(namespace), action))
+        elif kind == "anonymous":
+            lines.append('    ":%s:%s" 1;' % (namespace, action))
+    return lines
+
+
+def render(settings, access):
+    """The complete nginx.conf for ``settings`` (front.json) and ``access`` (access.json).
+    Returns (text, warnings)."""
+    settings = check_settings(settings)
+    for name in access.get("users") or {}:
+        if not USER_RE.match(name):
+            raise InvalidParameterError("front: user name %r cannot be used in the rules" % name)
+    for name in access.get("namespaces") or {}:
+        if not NAMESPACE_RE.match(name):
+            raise InvalidParameterError("front: namespace name %r is not a valid OCI repository name" % name)
+    rules, warnings = grants(access)
+    namespaces = _namespace_order(access.get("namespaces") or {})
+    anonymous = sorted(set("%s:%s" % (ns, action) for kind, _w, ns, action in rules if kind == "anonymous"))
+    allow = _map_entries(rules)
+    ns_lines = ['    "/v2/" %s;' % BASE, '    "/v2/_catalog" %s;' % CATALOG]
+    from_lines = ['    "" %s;' % NO_MOUNT]
+    routes = "|".join(ROUTES)
+    for namespace in namespaces:
+        ns_lines.append('    "~^/v2/%s/(?:.+/)?(?:%s)/" %s;' % (_regex(namespace), routes, namespace))
+        from_lines.append('    "~^%s(?:/|%%2[Ff]|$)" %s;' % (_regex(namespace), namespace))
+    method_lines = ['    %s %s;' % (method, action) for method, action in sorted(METHODS.items())]
+    out = []
+    add = out.append
+    add("# Generated by provisioning.oci_registry from front.json and access.json. Do not edit:")
+    add("# oci_user, oci_namespace and oci_policy rewrite it (validated with nginx -t first).")
+    add("user %s %s;" % (settings["worker_user"], settings["worker_group"]))
+    add("worker_processes %s;" % settings["worker_processes"])
+    add("pid /run/nginx.pid;")
+    add("error_log stderr warn;")
+    add("")
+    add("events {")
+    add("  worker_connections 1024;")
+    add("}")
+    add("")
+    add("http {")
+    add("  access_log /dev/stdout;")
+    add("  server_tokens off;")
+    add("  default_type application/octet-stream;")
+    add("  # Docker's DNS: the registry container is looked up per request, so a recreated one is found.")
+    add("  resolver %s valid=10s ipv6=off;" % settings["resolver"])
+    add("  client_max_body_size 0;")
+    add("  proxy_http_version 1.1;")
+    add("  proxy_request_buffering off;")
+    add("  proxy_buffering off;")
+    add("  proxy_read_timeout 900s;")
+    add("  proxy_send_timeout 900s;")
+    add("")
+    add("  # The namespace a request is for (deepest namespace first), or a pseudo namespace.")
+    add("  map $uri $front_ns {")
+    add("    default %s;" % OUTSIDE)
+    out.extend(ns_lines)
+    add("  }")
+    add("  # GET/HEAD read, POST/PUT/PATCH write, DELETE delete; other methods match no rule.")
+    add("  map $request_method $front_action {")
+    add("    default none;")
+    out.extend(method_lines)
+    add("  }")
+    add("  # The source namespace of a cross-repository blob mount.")
+    add("  map $arg_from $front_from_ns {")
+    add("    default %s;" % OUTSIDE)
+    out.extend(from_lines)
+    add("  }")
+    add("  # Reads allowed without credentials (public namespaces, anonymous grants).")
+    add('  map "$front_ns:$front_action" $front_anonymous {')
+    add("    default 0;")
+    for key in anonymous:
+        add('    "%s" 1;' % key)
+    add("  }")
+    add('  map $http_authorization $front_credentials {')
+    add('    "" 0;')
+    add("    default 1;")
+    add("  }")
+    add('  map "$front_credentials$front_anonymous" $front_realm {')
+    add('    "01" off;')
+    add('    default "%s";' % settings["realm"])
+    add("  }")
+    add("  # user:namespace:action -> 1 when allowed (the user name was verified by the public server).")
+    add('  map "%s:$front_ns:$front_action" $front_allow {' % _HEADER_VAR)
+    add("    default 0;")
+    out.extend(allow)
+    add("  }")
+    add('  map "%s:$front_from_ns:read" $front_mount_allow {' % _HEADER_VAR)
+    add("    default 0;")
+    add('    "~^[^:]*:%s:read$" 1;' % NO_MOUNT)
+    out.extend(allow)
+    add("  }")
+    add("  # Distribution's API version header on answers that did not come from the registry.")
+    add("  map $upstream_http_docker_distribution_api_version $front_api_version {")
+    add("    '' 'registry/2.0';")
+    add("  }")
+    add("")
+    add("  # Public: authentication.")
+    add("  server {")
+    add("    listen %d;" % settings["listen_port"])
+    add("    location /v2/ {")
+    add("      auth_basic $front_realm;")
+    add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
+    add("      add_header Docker-Distribution-Api-Version $front_api_version always;")
+    add("      proxy_set_header Host $http_host;")
+    add("      proxy_set_header X-Forwarded-Proto $scheme;")
+    add("      proxy_set_header X-Real-IP $remote_addr;")
+    add("      proxy_set_header Connection \"\";")
+    add("      # Set here, never taken from the client: empty (not sent) for anonymous requests.")
+    add("      proxy_set_header %s $remote_user;" % HEADER)
+    add("      proxy_pass http://127.0.0.1:%d;" % settings["internal_port"])
+    add("    }")
+    add("    location / {")
+    add("      return 404;")
+    add("    }")
+    add("  }")
+    add("")
+    add("  # Internal: authorization, then the registry.")
+    add("  server {")
+    add("    listen 127.0.0.1:%d;" % settings["internal_port"])
+    add("    location / {")
+    add("      default_type application/json;")
+    add("      if ($front_allow = 0) {")
+    add("        add_header Docker-Distribution-Api-Version registry/2.0 always;")
+    add("        return 403 '{\"errors\":[{\"code\":\"DENIED\",\"message\":\"access to the requested resource "
+        "is not authorized\",\"detail\":\"$front_action on $front_ns\"}]}';")
+    add("      }")
+    add("      if ($front_mount_allow = 0) {")
+    add("        add_header Docker-Distribution-Api-Version registry/2.0 always;")
+    add("        return 403 '{\"errors\":[{\"code\":\"DENIED\",\"message\":\"mounting a blob needs read on its "
+        "source repository\",\"detail\":\"read on $front_from_ns\"}]}';")
+    add("      }")
+    add("      set $front_upstream http://%s;" % settings["upstream"])
+    add("      proxy_set_header Host $http_host;")
+    add("      proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;")
+    add("      proxy_set_header X-Real-IP $http_x_real_ip;")
+    add("      proxy_set_header Connection \"\";")
+    add("      proxy_set_header %s \"\";" % HEADER)
+    add("      proxy_pass $front_upstream;")
+    add("    }")
+    add("  }")
+    add("}")
+    return "\n".join(out) + "\n", warnings
+
+
+# -- a Python reading of the same rules (for tests and for check-mode explanations) ----------
+def namespace_of(path, namespaces):
+    if path == "/v2/":
+        return BASE
+    if path == "/v2/_catalog":
+        return CATALOG
+    for namespace in _namespace_order(namespaces):
+        match = re.match(r"^/v2/%s/(?:.+/)?(?:%s)/" % (re.escape(namespace), "|".join(ROUTES)), path)
+        if match:
+            return namespace
+    return OUTSIDE
+
+
+def decide(access, user, method, path):
+    """``allow``, ``deny`` (403) or ``challenge`` (401) for ``user`` (None: no credentials)."""
+    rules, _w = grants(access)
+    namespace = namespace_of(path, access.get("namespaces") or {})
+    action = METHODS.get(method.upper(), "none")
+
+    def allowed(who):
+        if namespace == BASE and who and action == "read":
+            return True
+        for kind, name, ns, act in rules:
+            if kind == "admin" and who == name:
+                return True
+            if ns == namespace and act == action:
+                if kind == "user" and who == name:
+                    return True
+                if kind == "authenticated" and who:
+                    return True
+                if kind == "anonymous" and not who:
+                    return True
+        return False
+
+    if user is None:
+        return "allow" if allowed("") else "challenge"
+    return "allow" if allowed(user) else "deny"
+
+
+def paths(directory):
+    return dict((key, os.path.join(directory, name)) for key, name in
+                (("settings", SETTINGS_FILE), ("access", ACCESS_FILE), ("config", CONFIG_FILE)))
+
+
+def settings_from_text(text, path=SETTINGS_FILE):
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InvalidParameterError("%s is not valid JSON: %s" % (path, exc))
+    if not isinstance(data, dict):
+        raise InvalidParameterError("%s must hold a JSON object of front settings" % path)
+    return check_settings(data)

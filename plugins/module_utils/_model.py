@@ -1,0 +1,412 @@
+# Copyright: provisioning.oci_registry contributors
+# Apache License 2.0 (see LICENSE)
+"""The access model: users, namespaces and their policies, validated and normalized.
+
+Public variables (playbooks/init.yml, the roles) and module options use the same shapes.
+``normalize_users`` and ``normalize_namespaces`` turn what a user wrote into exactly:
+
+* user: ``{name, password, admin: bool, groups: [str], state: present|absent}``
+* namespace: ``{name, description, public: bool, retention: None|{keep_tags, max_age_days},
+  quota_gb: int|None, policies: [{subjects: [...], actions: [...]}], state}``
+
+Subjects are user names, ``group:<name>``, ``authenticated`` (any user who logged in) and
+``anonymous`` (no credentials). Actions are ``read``, ``write``, ``delete`` and ``admin``.
+Errors name the variable and index (``oci_registry_namespaces[2].policies[0].actions``)
+and say what would be valid; every problem is reported at once, before anything changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+
+ACTIONS = ("read", "write", "delete", "admin")
+SPECIAL_SUBJECTS = ("authenticated", "anonymous")
+STATES = ("present", "absent")
+
+# OCI distribution-spec: a repository name is path components of lowercase letters and
+# digits, separated inside a component by '.', '_', '__' or one or more '-'.
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+NAMESPACE_RE = re.compile(r"^%s(?:/%s)*$" % (_COMPONENT, _COMPONENT))
+NAMESPACE_MAX = 255
+# User and group names: what every backend accepts. htpasswd forbids ':'; Harbor forbids
+# , ~ # $ %; the Distribution front puts names in nginx maps, so the set is kept plain.
+USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$")
+USER_RULE = "1-255 characters of letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+NAMESPACE_RULE = ("lowercase letters and digits in path components separated by '/', inside a component "
+                  "separated by '.', '_', '__' or '-' (OCI repository name rules), at most %d characters"
+                  % NAMESPACE_MAX)
+
+USER_KEYS = ("name", "password", "admin", "groups", "state")
+NAMESPACE_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies", "state")
+POLICY_KEYS = ("subjects", "actions")
+RETENTION_KEYS = ("keep_tags", "max_age_days")
+
+# The platform this collection replaces: four namespaces and their rules.
+PLATFORM_NAMESPACES = [
+    {"name": "provisioning-extensions", "description": "Extension packages", "public": False,
+     "retention": {"keep_tags": 10, "max_age_days": 90},
+     "policies": [{"subjects": ["authenticated"], "actions": ["read", "write", "delete"]}]},
+    {"name": "provisioning-kcl", "description": "KCL schemas", "public": False,
+     "retention": {"keep_tags": 20, "max_age_days": 180},
+     "policies": [{"subjects": ["authenticated"], "actions": ["read", "write"]}]},
+    {"name": "provisioning-platform", "description": "Platform images (admins write)", "public": False,
+     "retention": {"keep_tags": 5, "max_age_days": 30},
+     "policies": [{"subjects": ["authenticated"], "actions": ["read"]}]},
+    {"name": "provisioning-test", "description": "Test artifacts", "public": True,
+     "retention": {"keep_tags": 3, "max_age_days": 7},
+     "policies": [{"subjects": ["authenticated"], "actions": ["read", "write", "delete"]},
+                  {"subjects": ["anonymous"], "actions": ["read"]}]},
+]
+
+
+class ModelError(InvalidParameterError):
+    """The access model is not valid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("invalid access model: " + "; ".join(self.problems), problems=self.problems)
+
+
+class _Problems:
+    def __init__(self):
+        self.items = []
+
+    def add(self, variable, msg):
+        self.items.append("%s: %s" % (variable, msg))
+
+    def raise_if_any(self):
+        if self.items:
+            raise ModelError(self.items)
+
+
+def _describe(value):
+    return "%r (%s)" % (value, type(value).__name__)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bool(value, variable, problems, default=False):
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    problems.add(variable, "must be true or false, got %s" % _describe(value))
+    return default
+
+
+def _unknown_keys(item, allowed, variable, problems):
+    unknown = sorted(str(k) for k in item if k not in allowed)
+    if unknown:
+        problems.add(variable, "unknown key(s) %s; valid keys: %s" % (", ".join(unknown), ", ".join(allowed)))
+
+
+def check_user_name(name, variable="name", problems=None):
+    own = problems is None
+    problems = problems or _Problems()
+    if not isinstance(name, str) or not USER_RE.match(name):
+        problems.add(variable, "%s is not a valid user name: %s (no ':' - htpasswd separates with it)"
+                     % (_describe(name), USER_RULE))
+    if own:
+        problems.raise_if_any()
+    return name
+
+
+def check_namespace_name(name, variable="name", problems=None):
+    own = problems is None
+    problems = problems or _Problems()
+    if not isinstance(name, str) or len(name) > NAMESPACE_MAX or not NAMESPACE_RE.match(name):
+        problems.add(variable, "%s is not a valid namespace name: %s" % (_describe(name), NAMESPACE_RULE))
+    if own:
+        problems.raise_if_any()
+    return name
+
+
+def check_subject(subject, variable, problems):
+    if subject in SPECIAL_SUBJECTS:
+        return subject
+    if isinstance(subject, str) and subject.startswith("group:"):
+        group = subject[len("group:"):]
+        if not USER_RE.match(group):
+            problems.add(variable, "%r: a group name must be %s" % (subject, USER_RULE))
+        return subject
+    if not isinstance(subject, str) or not USER_RE.match(subject):
+        problems.add(variable, "%s is not a valid subject: a user name (%s), group:<name>, %s"
+                     % (_describe(subject), USER_RULE, " or ".join(SPECIAL_SUBJECTS)))
+    return subject
+
+
+# -- users -----------------------------------------------------------------------------------
+def normalize_user(item, variable="user", problems=None, require_password=True):
+    own = problems is None
+    problems = problems or _Problems()
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, dict):
+        problems.add(variable, "must be a mapping with name, password, admin, groups, state; got %s"
+                     % _describe(item))
+        if own:
+            problems.raise_if_any()
+        return None
+    _unknown_keys(item, USER_KEYS, variable, problems)
+    name = check_user_name(item.get("name"), variable + ".name", problems)
+    state = item.get("state") or "present"
+    if state not in STATES:
+        problems.add(variable + ".state", "must be present or absent, got %s" % _describe(state))
+    password = item.get("password")
+    if password is not None and not isinstance(password, str):
+        problems.add(variable + ".password", "must be a string (its value is not shown)")
+        password = None
+    if password == "":
+        password = None
+    if state == "present" and password is None and require_password:
+        problems.add(variable + ".password", "is required for a present user")
+    groups = item.get("groups")
+    if groups is None:
+        groups = []
+    if not isinstance(groups, list):
+        problems.add(variable + ".groups", "must be a list of group names, got %s" % _describe(groups))
+        groups = []
+    for index, group in enumerate(groups):
+        if not isinstance(group, str) or not USER_RE.match(group):
+            problems.add("%s.groups[%d]" % (variable, index), "%s is not a valid group name: %s"
+                         % (_describe(group), USER_RULE))
+    user = {
+        "name": name,
+        "password": password,
+        "admin": _bool(item.get("admin"), variable + ".admin", problems),
+        "groups": sorted(set(g for g in groups if isinstance(g, str))),
+        "state": state,
+    }
+    if own:
+        problems.raise_if_any()
+    return user
+
+
+def normalize_users(users, variable="oci_registry_users", require_password=True):
+    """Validate and normalize a list of users. Raises ModelError naming each bad entry."""
+    problems = _Problems()
+    if users is None:
+        users = []
+    if not isinstance(users, list):
+        problems.add(variable, "must be a list of users ({name, password, admin, groups, state}), got %s"
+                     % _describe(users))
+        problems.raise_if_any()
+    out, seen = [], {}
+    for index, item in enumerate(users):
+        entry = "%s[%d]" % (variable, index)
+        user = normalize_user(item, entry, problems, require_password=require_password)
+        if user is None:
+            continue
+        if user["name"] in seen:
+            problems.add(entry + ".name", "user %r is already listed at %s[%d]" % (user["name"], variable,
+                                                                                  seen[user["name"]]))
+        seen.setdefault(user["name"], index)
+        out.append(user)
+    problems.raise_if_any()
+    return out
+
+
+# -- namespaces ------------------------------------------------------------------------------
+def normalize_actions(actions, variable, problems):
+    if isinstance(actions, str):
+        actions = [actions]
+    if not isinstance(actions, list) or not actions:
+        problems.add(variable, "must be a non-empty list of actions (%s), got %s"
+                     % (", ".join(ACTIONS), _describe(actions)))
+        return []
+    for index, action in enumerate(actions):
+        if action not in ACTIONS:
+            problems.add("%s[%d]" % (variable, index), "unknown action %s; valid: %s"
+                         % (_describe(action), ", ".join(ACTIONS)))
+    return [a for a in ACTIONS if a in actions]
+
+
+def normalize_policy(item, variable, problems):
+    if not isinstance(item, dict):
+        problems.add(variable, "must be a mapping {subjects: [...], actions: [...]}, got %s" % _describe(item))
+        return None
+    _unknown_keys(item, POLICY_KEYS, variable, problems)
+    subjects = item.get("subjects")
+    if isinstance(subjects, str):
+        subjects = [subjects]
+    if not isinstance(subjects, list) or not subjects:
+        problems.add(variable + ".subjects", "must be a non-empty list of subjects (user names, group:<name>, "
+                     "authenticated, anonymous), got %s" % _describe(subjects))
+        subjects = []
+    checked = []
+    for index, subject in enumerate(subjects):
+        check_subject(subject, "%s.subjects[%d]" % (variable, index), problems)
+        if isinstance(subject, str) and subject not in checked:
+            checked.append(subject)
+    actions = normalize_actions(item.get("actions"), variable + ".actions", problems)
+    if "anonymous" in checked and set(actions) - {"read"}:
+        problems.add(variable, "anonymous may only be granted read (got %s): pushes and deletes need a user"
+                     % ", ".join(actions))
+    return {"subjects": sorted(checked), "actions": actions}
+
+
+def normalize_policies(policies, variable, problems=None):
+    own = problems is None
+    problems = problems or _Problems()
+    if policies is None:
+        policies = []
+    if not isinstance(policies, list):
+        problems.add(variable, "must be a list of {subjects, actions}, got %s" % _describe(policies))
+        policies = []
+    out = []
+    for index, item in enumerate(policies):
+        policy = normalize_policy(item, "%s[%d]" % (variable, index), problems)
+        if policy is not None and policy not in out:
+            out.append(policy)
+    if own:
+        problems.raise_if_any()
+    return out
+
+
+def normalize_retention(retention, variable, problems):
+    if retention is None:
+        return None
+    if not isinstance(retention, dict):
+        problems.add(variable, "must be null or a mapping with keep_tags and/or max_age_days, got %s"
+                     % _describe(retention))
+        return None
+    _unknown_keys(retention, RETENTION_KEYS, variable, problems)
+    out = {}
+    for key in RETENTION_KEYS:
+        value = retention.get(key)
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if value is not None and (not _is_int(value) or value < 1):
+            problems.add("%s.%s" % (variable, key), "must be a positive integer or null, got %s" % _describe(value))
+            value = None
+        out[key] = value
+    if out["keep_tags"] is None and out["max_age_days"] is None:
+        return None
+    return out
+
+
+def normalize_namespace(item, variable="namespace", problems=None):
+    own = problems is None
+    problems = problems or _Problems()
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, dict):
+        problems.add(variable, "must be a mapping with name, description, public, retention, quota_gb, policies, "
+                     "state; got %s" % _describe(item))
+        if own:
+            problems.raise_if_any()
+        return None
+    _unknown_keys(item, NAMESPACE_KEYS, variable, problems)
+    name = check_namespace_name(item.get("name"), variable + ".name", problems)
+    state = item.get("state") or "present"
+    if state not in STATES:
+        problems.add(variable + ".state", "must be present or absent, got %s" % _describe(state))
+    description = item.get("description")
+    if description is None:
+        description = ""
+    if not isinstance(description, str):
+        problems.add(variable + ".description", "must be a string, got %s" % _describe(description))
+        description = str(description)
+    quota = item.get("quota_gb")
+    if isinstance(quota, str) and quota.lstrip("-").isdigit():
+        quota = int(quota)
+    if quota is not None and (not _is_int(quota) or (quota < 1 and quota != -1)):
+        problems.add(variable + ".quota_gb", "must be a positive number of GiB, -1 (unlimited) or null, got %s"
+                     % _describe(quota))
+        quota = None
+    namespace = {
+        "name": name,
+        "description": description,
+        "public": _bool(item.get("public"), variable + ".public", problems),
+        "retention": normalize_retention(item.get("retention"), variable + ".retention", problems),
+        "quota_gb": quota,
+        "policies": normalize_policies(item.get("policies"), variable + ".policies", problems),
+        "state": state,
+    }
+    if own:
+        problems.raise_if_any()
+    return namespace
+
+
+def normalize_namespaces(namespaces, variable="oci_registry_namespaces", users=None):
+    """Validate and normalize a list of namespaces (the platform's four when None).
+
+    ``users``: the normalized users, when known; a policy that names a user who is absent
+    there is refused (it would silently grant nothing)."""
+    problems = _Problems()
+    if namespaces is None:
+        namespaces = copy.deepcopy(PLATFORM_NAMESPACES)
+    if not isinstance(namespaces, list):
+        problems.add(variable, "must be a list of namespaces, got %s" % _describe(namespaces))
+        problems.raise_if_any()
+    out, seen = [], {}
+    absent = set(u["name"] for u in users or [] if u["state"] == "absent")
+    for index, item in enumerate(namespaces):
+        entry = "%s[%d]" % (variable, index)
+        namespace = normalize_namespace(item, entry, problems)
+        if namespace is None:
+            continue
+        if namespace["name"] in seen:
+            problems.add(entry + ".name", "namespace %r is already listed at %s[%d]"
+                         % (namespace["name"], variable, seen[namespace["name"]]))
+        seen.setdefault(namespace["name"], index)
+        for pindex, policy in enumerate(namespace["policies"]):
+            for subject in policy["subjects"]:
+                if subject in absent:
+                    problems.add("%s.policies[%d].subjects" % (entry, pindex),
+                                 "user %r has state absent in the users list; remove it from the policy" % subject)
+        out.append(namespace)
+    problems.raise_if_any()
+    return out
+
+
+def normalize_model(users, namespaces, users_variable="oci_registry_users",
+                    namespaces_variable="oci_registry_namespaces"):
+    """Both lists at once; every problem of both is reported together."""
+    problems = []
+    normal_users = []
+    try:
+        normal_users = normalize_users(users, users_variable)
+    except ModelError as exc:
+        problems.extend(exc.problems)
+    try:
+        normal_namespaces = normalize_namespaces(namespaces, namespaces_variable, normal_users)
+    except ModelError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ModelError(problems)
+    return normal_users, normal_namespaces
+
+
+# -- helpers the backends share ------------------------------------------------------------
+def effective_actions(actions):
+    """What a grant allows in practice: admin is everything; write and delete include read
+    (a client cannot push or delete without reading: it checks blobs and resolves tags)."""
+    actions = set(actions or [])
+    if "admin" in actions:
+        return set(ACTIONS)
+    if actions & {"write", "delete"}:
+        actions.add("read")
+    return actions
+
+
+def public_view(value):
+    """A copy without secrets, fit for diff and results (passwords become a marker)."""
+    if isinstance(value, list):
+        return [public_view(v) for v in value]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key in ("password", "secret") and item is not None:
+                out[key] = "********"
+            else:
+                out[key] = public_view(item)
+        return out
+    return value
