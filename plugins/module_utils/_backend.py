@@ -8,7 +8,10 @@ interface; every protocol detail lives in the adapters and in _oci / _client.
 
 from __future__ import annotations
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import REGISTRY_TYPES
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
+    REGISTRY_TYPES,
+    connection_argument_spec,
+)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
     ConnectionOptions,
     RegistryClient,
@@ -139,6 +142,51 @@ class AccessChange:
 
 class NamespaceNotEmptyError(OciRegistryError):
     """A namespace that still holds repositories was to be deleted without force."""
+
+
+# Options of oci_user, oci_namespace and oci_policy for the file-based registry types
+# (documented in the doc fragment provisioning.oci_registry._access).
+ACCESS_FILE_ARGSPEC = dict(
+    htpasswd_path=dict(type="path"),
+    config_path=dict(type="path"),
+    front_config_path=dict(type="path"),
+    validate_command=dict(type="str"),
+    file_owner=dict(type="str"),
+    file_group=dict(type="str"),
+    file_mode=dict(type="str", default="0640", choices=["0600", "0640"]),
+    bcrypt_rounds=dict(type="int", default=12),
+)
+
+
+def access_argument_spec(**extra):
+    """Connection options (``registry_url`` optional: file-based types need it only to ask
+    the registry, e.g. whether a namespace holds content) + file options + the module's own."""
+    spec = connection_argument_spec(**ACCESS_FILE_ARGSPEC)
+    spec["registry_url"] = dict(spec["registry_url"], required=False)
+    spec.update(extra)
+    return spec
+
+
+def access_backend(module):
+    """The backend for a module built on access_argument_spec, with its AccessOptions set."""
+    params = module.params
+    if params.get("registry_url") or params["registry_type"] == "harbor":
+        backend = backend_from_params(params)
+    else:
+        backend = get_backend(params["registry_type"], None)
+    if params["bcrypt_rounds"] < 10 or params["bcrypt_rounds"] > 31:
+        raise InvalidParameterError("bcrypt_rounds must be from 10 to 31, got %d" % params["bcrypt_rounds"])
+    return backend.configure_access(AccessOptions(
+        htpasswd_path=params.get("htpasswd_path"),
+        config_path=params.get("config_path"),
+        front_config_path=params.get("front_config_path"),
+        validate_command=params.get("validate_command"),
+        owner=params.get("file_owner"),
+        group=params.get("file_group"),
+        mode=params.get("file_mode"),
+        bcrypt_rounds=params["bcrypt_rounds"],
+        run_command=lambda command: module.run_command(command, use_unsafe_shell=False),
+    ))
 
 
 def get_backend(registry_type, client):

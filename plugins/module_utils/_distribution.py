@@ -1,10 +1,28 @@
 # Copyright: provisioning.oci_registry contributors
 # Apache License 2.0 (see LICENSE)
-"""CNCF Distribution adapter."""
+"""CNCF Distribution adapter.
+
+Health over the API. Users, namespaces and policies are files on the registry host:
+the htpasswd file, and the access front's directory (front.json, access.json, nginx.conf;
+see _front.py). Plain Distribution has no namespaces and no per-user rights: without the
+front (no ``front_config_path``) only users can be managed, and every one of them may do
+everything, which is reported as a warning.
+"""
 
 from __future__ import annotations
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import Backend
+import os
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _front, _htpasswd
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
+    AccessChange,
+    Backend,
+    NamespaceNotEmptyError,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
+    InvalidParameterError,
+    OciRegistryError,
+)
 
 
 class DistributionBackend(Backend):
@@ -33,6 +51,222 @@ class DistributionBackend(Backend):
 
         runner.check("debug_health", debug_health)
         runner.check("metrics", metrics)
+
+    # -- access model ------------------------------------------------------------------
+    _files_cache = None
+
+    def _files(self):
+        """The files, read once per module run (a list of users or namespaces is applied one
+        entry after the other on the same content, in check mode too)."""
+        options = self.access
+        if options is None or not options.htpasswd_path:
+            raise InvalidParameterError("registry_type distribution keeps its users in an htpasswd file on the "
+                                        "registry host: give htpasswd_path")
+        if self._files_cache is None:
+            self._files_cache = _Files(options)
+        return self._files_cache
+
+    def _front_files(self, what):
+        files = self._files()
+        if not files.front:
+            raise InvalidParameterError(
+                "%s on registry_type distribution needs the access front (Distribution alone cannot tell "
+                "namespaces or rights apart): give front_config_path, the front's nginx.conf that the "
+                "distribution role deploys (distribution_access_front: true)" % what)
+        return files
+
+    @staticmethod
+    def _user_view(name, files):
+        info = files.access["users"].get(name) or {} if files.front else {}
+        return {"name": name, "admin": bool(info.get("admin")), "groups": list(info.get("groups") or [])}
+
+    def user_get(self, name):
+        files = self._files()
+        if files.htpasswd.get(name) is None:
+            return None
+        return self._user_view(name, files)
+
+    def user_names(self):
+        return sorted(self._files().htpasswd.names())
+
+    def user_ensure(self, user, update_password="always", check_mode=False):
+        files = self._files()
+        name = user["name"]
+        before = self.user_get(name)
+        created, password_changed = _htpasswd.ensure_user(files.htpasswd, name, user.get("password"),
+                                                          update_password, files.options.bcrypt_rounds)
+        warnings = []
+        if files.front:
+            files.access = _front.set_user(files.access, name, user.get("admin"), user.get("groups"))
+        elif not user.get("admin"):
+            warnings.append("without the access front every user of plain Distribution may read, write and delete "
+                            "everything: admin=%s for %r is not enforced (set front_config_path)"
+                            % (bool(user.get("admin")), name))
+        after = {"name": name, "admin": bool(user.get("admin")), "groups": list(user.get("groups") or [])}
+        if not files.front:
+            after = dict(after, admin=False, groups=[])
+        return files.commit(check_mode, before, after, warnings, password_changed=password_changed)
+
+    def user_remove(self, name, check_mode=False):
+        files = self._files()
+        before = self.user_get(name)
+        files.htpasswd.remove(name)
+        if files.front:
+            files.access = _front.remove_user(files.access, name)
+        return files.commit(check_mode, before, None, [])
+
+    def namespace_get(self, name):
+        files = self._front_files("a namespace")
+        entry = files.access["namespaces"].get(name)
+        if entry is None:
+            return None
+        return _namespace_view(name, entry)
+
+    def namespace_ensure(self, namespace, check_mode=False):
+        files = self._front_files("a namespace")
+        name = namespace["name"]
+        before = self.namespace_get(name)
+        files.access = _front.set_namespace(files.access, namespace, keep_policies=True)
+        warnings = []
+        if namespace.get("quota_gb") is not None:
+            warnings.append("namespace %r: Distribution has no storage quota; quota_gb=%s is recorded in the "
+                            "front's access.json but not enforced" % (name, namespace["quota_gb"]))
+        if namespace.get("retention"):
+            warnings.append("namespace %r: Distribution has no retention of its own; the retention %s is recorded "
+                            "in the front's access.json but not applied by the registry"
+                            % (name, _retention_text(namespace["retention"])))
+        after = _namespace_view(name, files.access["namespaces"][name])
+        return files.commit(check_mode, before, after, warnings)
+
+    def namespace_remove(self, name, force=False, check_mode=False):
+        files = self._front_files("a namespace")
+        before = self.namespace_get(name)
+        if before is None:
+            return AccessChange(False, None, None)
+        content = self.namespace_content(name)
+        tagged = dict((repo, tags) for repo, tags in content.items() if tags)
+        if tagged and not force:
+            raise NamespaceNotEmptyError(
+                "namespace %r still holds %d repositories with tags (%s): set force=true to delete their manifests "
+                "with the namespace" % (name, len(tagged), ", ".join(sorted(tagged)[:5])),
+                repositories=sorted(tagged))
+        warnings = []
+        deleted = []
+        if tagged and not check_mode:
+            for repository, tags in sorted(tagged.items()):
+                digests = set()
+                for tag in tags:
+                    ref = self.oci.head_manifest(repository, tag)
+                    if ref is not None and ref.digest:
+                        digests.add(ref.digest)
+                for digest in sorted(digests):
+                    self.oci.delete_manifest(repository, digest)
+                deleted.append(repository)
+        if tagged:
+            warnings.append("Distribution deletes manifests, not repositories: %s stay in the catalog (without "
+                            "tags) until garbage collection and removal on disk" % ", ".join(sorted(tagged)))
+        files.access = _front.remove_namespace(files.access, name)
+        return files.commit(check_mode, before, None, warnings, deleted_repositories=sorted(tagged))
+
+    def namespace_content(self, name):
+        """{repository: [tags]} for the repositories in the namespace (asks the registry)."""
+        if self.client is None:
+            raise InvalidParameterError("registry_url (with admin credentials) is needed to check whether namespace "
+                                        "%r holds content before it is deleted" % name)
+        repositories = [r for r in self.oci.catalog() if r == name or r.startswith(name + "/")]
+        return dict((repo, self.oci.tags(repo)) for repo in repositories)
+
+    def policies_get(self, namespace):
+        current = self.namespace_get(namespace)
+        return None if current is None else current["policies"]
+
+    def policies_ensure(self, namespace, policies, managed_users=None, check_mode=False):
+        files = self._front_files("an access policy")
+        if namespace not in files.access["namespaces"]:
+            raise OciRegistryError("namespace %r does not exist in the front's rules (%s): create it first with "
+                                   "oci_namespace" % (namespace, files.paths["access"]))
+        before = list(files.access["namespaces"][namespace].get("policies") or [])
+        files.access = _front.set_policies(files.access, namespace, policies)
+        return files.commit(check_mode, before, list(policies), [])
+
+
+def _retention_text(retention):
+    parts = []
+    if retention.get("keep_tags") is not None:
+        parts.append("keep %s tags" % retention["keep_tags"])
+    if retention.get("max_age_days") is not None:
+        parts.append("%s days" % retention["max_age_days"])
+    return "(%s)" % ", ".join(parts)
+
+
+def _namespace_view(name, entry):
+    return {"name": name, "description": entry.get("description") or "", "public": bool(entry.get("public")),
+            "retention": entry.get("retention"), "quota_gb": entry.get("quota_gb"),
+            "policies": list(entry.get("policies") or []), "state": "present"}
+
+
+class _Files:
+    """The htpasswd file and (with the front) front.json, access.json and nginx.conf, read once;
+    ``commit`` writes what changed, in place, after nginx validated the new nginx.conf."""
+
+    def __init__(self, options):
+        self.options = options
+        self.mode = _htpasswd.parse_mode(options.mode) if options.mode is not None else 0o640
+        self.htpasswd_text = _htpasswd.read_text(options.htpasswd_path, "")
+        self.htpasswd = _htpasswd.Htpasswd(self.htpasswd_text)
+        self.front = bool(options.front_config_path)
+        self.attributes_done = False
+        self.paths = {}
+        self.access = None
+        if self.front:
+            directory = os.path.dirname(os.path.abspath(options.front_config_path))
+            self.paths = _front.paths(directory)
+            self.paths["config"] = options.front_config_path
+            settings_text = _htpasswd.read_text(self.paths["settings"])
+            if settings_text is None:
+                raise InvalidParameterError(
+                    "%s is missing: the front's settings are written by the distribution role "
+                    "(distribution_access_front: true); deploy the registry with it first" % self.paths["settings"])
+            self.settings = _front.settings_from_text(settings_text, self.paths["settings"])
+            self.access_text = _htpasswd.read_text(self.paths["access"], "")
+            self.access = _front.access_from_text(self.access_text, self.paths["access"])
+            self.config_text = _htpasswd.read_text(self.paths["config"], "")
+
+    def commit(self, check_mode, before, after, warnings, password_changed=False, **extra):
+        options = self.options
+        htpasswd_text = self.htpasswd.render()
+        writes = []
+        if htpasswd_text != self.htpasswd_text or (not self.attributes_done and _htpasswd.attributes_differ(
+                options.htpasswd_path, options.owner, options.group, self.mode)):
+            writes.append((options.htpasswd_path, htpasswd_text))
+        config_changed = False
+        if self.front:
+            config_text, rule_warnings = _front.render(self.settings, self.access)
+            warnings = list(warnings) + rule_warnings
+            access_text = _front.access_to_text(self.access)
+            if access_text != self.access_text:
+                writes.append((self.paths["access"], access_text))
+            if config_text != self.config_text:
+                config_changed = True
+                if not check_mode:
+                    _htpasswd.validate_text(self.paths["config"], config_text, options.validate_command,
+                                            options.run_command)
+                writes.append((self.paths["config"], config_text))
+        changed = bool(writes)
+        if changed and not check_mode:
+            for path, text in writes:
+                _htpasswd.write_in_place(path, text, options.owner, options.group, self.mode)
+        # The next entry of the same run compares with this result (written or, in check mode, not).
+        self.htpasswd_text = htpasswd_text
+        self.attributes_done = True
+        if self.front:
+            self.access_text = access_text
+            self.config_text = config_text
+        # nginx reads the htpasswd file on every request, but its nginx.conf only on reload;
+        # Distribution without the front reads its htpasswd file when it starts.
+        restart = config_changed or (not self.front and any(p == options.htpasswd_path for p, _t in writes))
+        return AccessChange(changed, before, after, warnings, restart_required=restart,
+                            password_changed=password_changed, **extra)
 
 
 BACKEND = DistributionBackend
