@@ -268,14 +268,21 @@ class ZotBackend(Backend):
             group.pop("anonymousPolicy", None)
         for key in _namespace_keys(name):
             repositories[key] = json.loads(json.dumps(group))
-        policies = [p for p in files.retention_policies() if list(p.get("repositories") or []) != list(_namespace_keys(name))]
-        wanted = zc.namespace_retention_policy(namespace, True, False, "retention")
+        existing = files.retention_policies()
+        # deleteUntagged / deleteReferrers follow what the file already uses for namespaces (the
+        # role's zot_retention_delete_* settings), so that the role and this adapter agree.
+        shaped = [p for p in existing if list(p.get("repositories") or [])[1:2] == [str((p.get("repositories") or [""])[0]) + "/**"]
+                  and "keepTags" in p and p.get("keepTags") != [{"patterns": [".*"]}]]
+        own = [p for p in shaped if list(p.get("repositories") or []) == list(_namespace_keys(name))]
+        model = (own or shaped or [{"deleteUntagged": True, "deleteReferrers": False}])[0]
+        policies = [p for p in existing if list(p.get("repositories") or []) != list(_namespace_keys(name))]
+        wanted = zc.namespace_retention_policy(namespace, model.get("deleteUntagged"), model.get("deleteReferrers"),
+                                               "retention")
         if wanted is not None:
             if zc._get(files.config, "storage", "gc") is False:
                 warnings.append("retention of %r runs only with garbage collection, which storage.gc turns off" % name)
             policies.append(wanted)
-        policies.sort(key=lambda p: -str((p.get("repositories") or [""])[0]).count("/")
-                      if list(p.get("repositories") or [])[1:2] == [str((p.get("repositories") or [""])[0]) + "/**"] else 0)
+        policies = zc.sort_retention_policies(policies)
         if policies:
             files.config.setdefault("storage", {}).setdefault("retention", {})["policies"] = policies
         elif (files.config.get("storage") or {}).get("retention"):

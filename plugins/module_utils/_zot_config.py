@@ -1178,8 +1178,19 @@ def retention_policies(namespaces, delete_untagged=None, delete_referrers=None):
         if any(name.startswith(parent + "/") for parent in with_retention):
             entries.append((name, {"repositories": [name, name + "/**"], "deleteUntagged": False,
                                    "keepTags": [{"patterns": [".*"]}]}))
-    entries.sort(key=lambda e: (-e[0].count("/"), e[0]))
-    return [policy for _name, policy in entries]
+    return sort_retention_policies([policy for _name, policy in entries])
+
+
+def sort_retention_policies(policies):
+    """zot applies the first retention policy that matches: namespace policies (``ns``, ``ns/**``)
+    deepest first, then by name; any other policy keeps its place after them."""
+    def key(item):
+        index, policy = item
+        repositories = list(policy.get("repositories") or [])
+        if len(repositories) == 2 and repositories[1] == str(repositories[0]) + "/**":
+            return (0, -str(repositories[0]).count("/"), str(repositories[0]), index)
+        return (1, 0, "", index)
+    return [policy for _index, policy in sorted(enumerate(policies), key=key)]
 
 
 def sync_config(registries, variable="zot_sync_registries"):
@@ -1269,15 +1280,16 @@ def generate(options):
     if opt["retention_enabled"]:
         policies = retention_policies(opt["namespaces"], opt["retention_delete_untagged"],
                                       opt["retention_delete_referrers"])
-        if policies:
-            if opt["gc"] is False:
-                _fail("zot_gc", "namespace retention runs with garbage collection: set zot_gc: true "
-                                "or zot_retention_enabled: false")
-            retention = {}
-            _set(retention, "dryRun", opt["retention_dry_run"])
-            _set(retention, "delay", opt["retention_delay"])
-            retention["policies"] = policies
-            storage["retention"] = retention
+        if policies and opt["gc"] is False:
+            _fail("zot_gc", "namespace retention runs with garbage collection: set zot_gc: true "
+                            "or zot_retention_enabled: false")
+        # Written even without policies yet: namespaces added later (oci_namespace) only add
+        # policies, and delay/dryRun stay what the role says.
+        retention = {}
+        _set(retention, "dryRun", opt["retention_dry_run"])
+        _set(retention, "delay", opt["retention_delay"])
+        retention["policies"] = policies
+        storage["retention"] = retention
     config["storage"] = storage
 
     http = {}

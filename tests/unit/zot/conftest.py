@@ -28,6 +28,7 @@ def platform_options():
         "retention_dry_run": False,
         "retention_delay": "24h",
         "retention_delete_untagged": True,
+        "retention_delete_referrers": False,
         "http_address": "0.0.0.0",
         "http_port": 5000,
         "realm": "zot",

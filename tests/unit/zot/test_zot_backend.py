@@ -190,3 +190,34 @@ def test_model_policies_inverts_namespace_group(namespace):
     public, policies = zc.model_policies(zc.namespace_group(namespace))
     assert public == namespace["public"]
     assert policies == namespace["policies"]
+
+
+def test_adapter_and_role_agree_on_the_same_model(tmp_path, platform_options):
+    """init (the adapter, namespace by namespace) and the role (the generator, all at once) must
+    write the same accessControl and retention, or each run of one would undo the other."""
+    from_role, _c, _w = zc.generate(platform_options)
+    start = dict(platform_options, namespaces=[])
+    config, _c, _w = zc.generate(start)
+    paths = (tmp_path / "config.json", tmp_path / "htpasswd")
+    paths[0].write_text(zc.render(config))
+    paths[1].write_text("")
+    zot = backend(paths)
+    for namespace in reversed(PLATFORM_NAMESPACES):      # another order than the role's
+        zot.namespace_ensure(namespace)
+        zot.policies_ensure(namespace["name"], namespace["policies"])
+    from_adapter = load(paths[0])
+    assert from_adapter["http"]["accessControl"]["repositories"] == from_role["http"]["accessControl"]["repositories"]
+    assert from_adapter["storage"]["retention"]["policies"] == from_role["storage"]["retention"]["policies"]
+    change = zc.classify_change(from_adapter, from_role)
+    assert change["action"] == "none", change
+
+
+def test_adapter_keeps_the_roles_retention_switches(tmp_path, platform_options):
+    options = dict(platform_options, retention_delete_untagged=False, retention_delete_referrers=True)
+    config, _c, _w = zc.generate(options)
+    paths = (tmp_path / "config.json", tmp_path / "htpasswd")
+    paths[0].write_text(zc.render(config))
+    paths[1].write_text("")
+    backend(paths).namespace_ensure({"name": "extra", "retention": {"keep_tags": 2, "max_age_days": None}})
+    policy = [p for p in load(paths[0])["storage"]["retention"]["policies"] if p["repositories"][0] == "extra"][0]
+    assert (policy["deleteUntagged"], policy["deleteReferrers"]) == (False, True)
