@@ -19,7 +19,9 @@ Harbor behaviour it reproduces because the collection depends on it:
 * robot names stored and returned with the configured prefix (``robot$``; project robots
   as ``robot$<project>+<name>``), secrets returned only by create and refresh;
 * a GC that goes Pending -> Running -> Success (or Error, leaving Harbor read-only when
-  told to) over successive polls.
+  told to) over successive polls;
+* outside the swagger, the registry side that oci_health reads: ``/v2/`` with a Bearer
+  challenge, ``/service/token`` and ``/v2/_catalog``.
 
 Fault injection: ``double.inject(method, path_regex, status, times=1)`` answers the next
 ``times`` matching requests with ``status`` (after the request passed validation).
@@ -95,6 +97,7 @@ class HarborDouble:
         self.usergroups = {}
         self.gc_history = {}
         self.gc_schedule = None
+        self.tokens = {}
         self.config = {"read_only": False, "robot_name_prefix": "robot$"}
         admin = self._new_user("admin", admin_password, sysadmin=True, email="admin@example.com",
                                realname="system admin")
@@ -227,7 +230,10 @@ class HarborDouble:
         path = split.path
         query = parse_qs(split.query, keep_blank_values=True)
         with self.lock:
-            reply, op = self._answer(method, path, query, headers, raw_body)
+            if not path.startswith(API + "/") and (path == "/v2" or path.startswith("/v2/") or path == "/service/token"):
+                reply, op = self._registry(method, path, query, headers), None
+            else:
+                reply, op = self._answer(method, path, query, headers, raw_body)
             reply.headers.setdefault("Set-Cookie", "sid=%s; Path=/; HttpOnly" % secrets.token_hex(16))
             body = b""
             if reply.text is not None:
@@ -293,6 +299,42 @@ class HarborDouble:
         except HarborError as exc:
             reply = Reply(exc.status, _errors(exc.code, exc.message))
         return reply, op
+
+    # -- the registry side (outside the swagger): /v2/ behind Harbor's token service ---------
+    def _registry(self, method, path, query, headers):
+        """Harbor's /v2/ answers 401 with a Bearer challenge; /service/token trades basic auth
+        for a token; /v2/ and /v2/_catalog accept that token (the catalog: system admins only)."""
+        if method != "GET":
+            message = "%s %s: the double serves only GET on the registry API" % (method, path)
+            self.violations.append(message)
+            return Reply(405, _errors("UNSUPPORTED", message))
+        if path == "/service/token":
+            try:
+                principal = self._authenticate(headers, {"operationId": "getPing"})
+            except HarborError as exc:
+                return Reply(exc.status, _errors(exc.code, exc.message))
+            token = "tok-" + secrets.token_hex(8)
+            self.tokens[token] = principal
+            return Reply(200, {"token": token, "access_token": token, "expires_in": 1800})
+        auth = headers.get("Authorization") or ""
+        principal = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+        if principal is None:
+            scope = ',scope="registry:catalog:*"' if path == "/v2/_catalog" else ""
+            reply = Reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
+            reply.headers["WWW-Authenticate"] = 'Bearer realm="%s/service/token",service="harbor-registry"%s' % (
+                self.url, scope)
+        elif path in ("/v2", "/v2/"):
+            reply = Reply(200, {})
+        elif path == "/v2/_catalog":
+            if not principal["admin"]:
+                reply = Reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "catalog needs a system admin"}]})
+            else:
+                names = sorted(r["name"] for repos in self.repositories.values() for r in repos.values())
+                reply = Reply(200, {"repositories": names})
+        else:
+            reply = Reply(404, {"errors": [{"code": "NAME_UNKNOWN", "message": "not served by the double"}]})
+        reply.headers["Docker-Distribution-Api-Version"] = "registry/2.0"
+        return reply
 
     def _authenticate(self, headers, op):
         auth = headers.get("Authorization") or ""

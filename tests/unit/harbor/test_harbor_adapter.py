@@ -502,3 +502,13 @@ def test_project_exists_uses_head(double, backend):
     assert backend.api.project_exists("library") is True
     assert backend.api.project_exists("missing") is False
     assert [m for m, p, _s in double.requests if "project_name=" in p] == ["HEAD", "HEAD"]
+
+
+def test_oci_health_against_the_double(double, backend):
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._health import run_health
+    double.add_repository("library", "app")
+    runner, facts = run_health(backend)
+    assert runner.healthy, runner.failed
+    assert facts["api_version"] == "registry/2.0" and facts["repositories"] == 1
+    names = [c["name"] for c in runner.checks]
+    assert names[:4] == ["reachable", "api_version", "credentials", "catalog"] and "harbor_component_core" in names

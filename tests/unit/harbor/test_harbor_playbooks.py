@@ -43,7 +43,7 @@ def preflight(tmp_path, **overrides):
     code, output = run_playbook(tmp_path, [play])
     failed = [t for p in output["plays"] for t in p["tasks"]
               if t["hosts"].get("localhost", {}).get("failed")]
-    return code, [(t["task"]["name"], t["hosts"]["localhost"].get("msg", "")) for t in failed]
+    return code, [(_task_name(t), t["hosts"]["localhost"].get("msg", "")) for t in failed]
 
 
 def test_preflight_accepts_good_input(tmp_path):
@@ -55,11 +55,11 @@ def test_preflight_accepts_good_input(tmp_path):
     ({"harbor_version": "2.15.2"}, "version", "release tag"),
     ({"harbor_installer_sha256": "abc"}, "checksum", "64 hex digits"),
     ({"harbor_installer_source": "local", "harbor_installer_local_path": "relative.tgz"}, "checksum", "absolute"),
-    ({"harbor_admin_password": "harbor12345"}, "admin password", ""),  # the message never shows the value
+    ({"harbor_admin_password": "harbor12345"}, "admin password", "upper-case letter"),
     ({"harbor_https_enabled": True}, "HTTPS", "absolute paths"),
     ({"harbor_https_enabled": True, "harbor_https_port": 80, "harbor_https_certificate": "/c",
       "harbor_https_private_key": "/k"}, "ports", "must differ"),
-    ({"harbor_database_password": ""}, "database", ""),
+    ({"harbor_database_password": ""}, "database", "harbor_external_database"),
     ({"harbor_jobservice_job_loggers": ["SYSLOG"]}, "job loggers", "STD_OUTPUT"),
     ({"harbor_data_volume": "/nonexistent/harbor-preflight-test"}, "directories", "differ"),
     ({"harbor_external_url": "registry.example.com"}, "external URL", "https://"),
@@ -69,7 +69,7 @@ def test_preflight_rejects(tmp_path, overrides, task, fragment):
     assert code != 0 and len(failed) == 1, failed
     name, msg = failed[0]
     assert task in name and fragment in str(msg)
-    assert "harbor12345" not in str(msg)
+    assert "harbor12345" not in json.dumps(failed)
 
 
 def test_oci_robot_through_the_action_group(tmp_path, double, backend):
@@ -90,3 +90,63 @@ def test_oci_robot_through_the_action_group(tmp_path, double, backend):
     assert code == 0, json.dumps(output["stats"])
     assert output["stats"]["localhost"]["changed"] == 1
     assert [r["name"] for r in double.robots.values()] == ["robot$apps+ci"]
+
+
+def verify(tmp_path, double, **overrides):
+    variables = dict(GOOD, harbor_health_url=double.url, harbor_install_dir=str(tmp_path / "opt-harbor"),
+                     harbor_health_retries=2, harbor_health_delay=1, **overrides)
+    play = {"name": "Verify", "hosts": "localhost", "gather_facts": False, "connection": "local",
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "tasks": [{"name": "Run the harbor role's verify phase",
+                       "ansible.builtin.include_role": {"name": "provisioning.oci_registry.harbor",
+                                                        "tasks_from": "verify.yml"},
+                       "vars": variables}]}
+    return run_playbook(tmp_path, [play])
+
+
+def _task_name(task):
+    return task["task"]["name"].split(" : ", 1)[-1]  # without the "<role> : " prefix
+
+
+def _changed_tasks(output):
+    return [_task_name(t) for p in output["plays"] for t in p["tasks"]
+            if t["hosts"].get("localhost", {}).get("changed")]
+
+
+def _failed_tasks(output):
+    return [_task_name(t) for p in output["plays"] for t in p["tasks"]
+            if t["hosts"].get("localhost", {}).get("failed")]
+
+
+def test_verify_phase_changes_the_admin_password_through_the_api(tmp_path, double):
+    (tmp_path / "opt-harbor").mkdir()
+    code, output = verify(tmp_path, double, harbor_admin_password="New-Admin-Passw0rd",
+                          harbor_admin_password_previous="Harbor12345")
+    assert code == 0, json.dumps(output["stats"])
+    assert double.users[1]["password"] == "New-Admin-Passw0rd"
+    assert _changed_tasks(output) == ["Verify | Set the new admin password", "Verify | Record the installed version"]
+    assert (tmp_path / "opt-harbor" / "installed-version").read_text() == "v2.15.2\n"
+    assert ("PUT", "/api/v2.0/users/1/password", 200) in double.requests
+    # a second run changes nothing
+    code, output = verify(tmp_path, double, harbor_admin_password="New-Admin-Passw0rd",
+                          harbor_admin_password_previous="Harbor12345")
+    assert code == 0 and _changed_tasks(output) == []
+
+
+def test_verify_phase_explains_a_refused_admin_password(tmp_path, double):
+    (tmp_path / "opt-harbor").mkdir()
+    code, output = verify(tmp_path, double, harbor_admin_password="Other-Admin-Passw0rd")
+    assert code != 0
+    assert _failed_tasks(output) == ["Verify | Require the previous admin password"]
+    assert "harbor_admin_password_previous" in json.dumps(output)
+    assert "Other-Admin-Passw0rd" not in json.dumps(output)
+    assert double.users[1]["password"] == "Harbor12345"
+
+
+def test_verify_phase_waits_for_health(tmp_path, double):
+    (tmp_path / "opt-harbor").mkdir()
+    double.health_status = "unhealthy"
+    code, output = verify(tmp_path, double, harbor_admin_password="Harbor12345")
+    assert code != 0
+    assert _failed_tasks(output) == ["Verify | Wait for /api/v2.0/health to report healthy"]
+    assert not (tmp_path / "opt-harbor" / "installed-version").exists()
