@@ -341,7 +341,7 @@ class HarborDouble:
         principal = None
         if auth.lower().startswith("basic "):
             try:
-                name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                name, _sep, password = base64.b64decode(auth[6:]).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise HarborError(401, "UNAUTHORIZED", "malformed basic auth")
             user = self.user(name)
@@ -392,7 +392,7 @@ class HarborDouble:
         for part in (params.get("q") or "").split(","):
             if not part:
                 continue
-            key, _, value = part.partition("=")
+            key, _sep, value = part.partition("=")
             fuzzy = value.startswith("~")
             result[key] = (value[1:] if fuzzy else value, fuzzy)
         return result

@@ -105,18 +105,18 @@ def test_project_create_update_noop_delete(double, backend):
     assert backend.project_state("team-a")["retention"] == RETENTION
 
     writes = len(double.writes())
-    changed, before, after, _ = backend.ensure_project("team-a", public=False, quota_gb=5, retention=RETENTION)
+    changed, before, after, _warnings = backend.ensure_project("team-a", public=False, quota_gb=5, retention=RETENTION)
     assert not changed and before == after
     assert len(double.writes()) == writes, "a no-op must not write"
 
-    changed, before, after, _ = backend.ensure_project("team-a", public=True, quota_gb=-1,
+    changed, before, after, _warnings = backend.ensure_project("team-a", public=True, quota_gb=-1,
                                                        retention={"keep_tags": 3, "max_age_days": 7})
     assert changed and before["public"] is False and after["public"] is True
     assert project["metadata"]["public"] == "true"
     assert double.quotas[project["quota_id"]]["hard"]["storage"] == -1
     assert backend.project_state("team-a")["retention"] == {"keep_tags": 3, "max_age_days": 7}
 
-    changed, _before, after, _ = backend.ensure_project("team-a", public=True, retention=None)
+    changed, _before, after, _warnings = backend.ensure_project("team-a", public=True, retention=None)
     assert changed and after["retention"] is None
     assert "retention_id" not in project["metadata"] and double.retentions == {}
 
@@ -126,7 +126,7 @@ def test_project_create_update_noop_delete(double, backend):
 
 
 def test_project_check_mode_writes_nothing(double, backend):
-    changed, _before, after, _ = backend.ensure_project("dry", public=True, check_mode=True)
+    changed, _before, after, _warnings = backend.ensure_project("dry", public=True, check_mode=True)
     assert changed and after["public"] is True
     assert double.project("dry") is None and double.writes() == []
 
@@ -283,7 +283,7 @@ def test_user_lifecycle(double, backend):
     assert double.user("dora")["password"] == "Other-Passw0rd"
     assert backend.ensure_user("dora", password="Other-Passw0rd", update_password="always")[0] is False
     # sysadmin flag
-    changed, before, after, _ = backend.ensure_user("dora", admin=True)
+    changed, before, after, _pw = backend.ensure_user("dora", admin=True)
     assert changed and before["admin"] is False and double.user("dora")["sysadmin_flag"] is True
     assert backend.ensure_user("dora", admin=True)[0] is False
     assert backend.delete_user("dora")[0] is True
