@@ -138,6 +138,12 @@ class ZotFiles:
         return changed, restart, warnings
 
 
+def verify_command(image, docker="docker"):
+    """A ``validate_command`` for AccessOptions: ``zot verify`` from ``image`` in a throwaway
+    container without network, on the candidate file (``%s``) mounted read-only."""
+    return "%s run --rm --network none -v %%s:/tmp/zot-candidate.json:ro %s verify /tmp/zot-candidate.json" % (
+        docker, image)
+
 def _namespace_keys(name):
     return (name, name + "/**")
 

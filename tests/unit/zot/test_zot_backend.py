@@ -221,3 +221,13 @@ def test_adapter_keeps_the_roles_retention_switches(tmp_path, platform_options):
     backend(paths).namespace_ensure({"name": "extra", "retention": {"keep_tags": 2, "max_age_days": None}})
     policy = [p for p in load(paths[0])["storage"]["retention"]["policies"] if p["repositories"][0] == "extra"][0]
     assert (policy["deleteUntagged"], policy["deleteReferrers"]) == (False, True)
+
+
+def test_verify_command_mounts_the_candidate():
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import verify_command
+
+    command = verify_command("ghcr.io/project-zot/zot-linux-amd64:v2.1.20")
+    assert command.replace("%s", "/etc/oci-registry/.config.json.x.candidate").split() == [
+        "docker", "run", "--rm", "--network", "none", "-v",
+        "/etc/oci-registry/.config.json.x.candidate:/tmp/zot-candidate.json:ro",
+        "ghcr.io/project-zot/zot-linux-amd64:v2.1.20", "verify", "/tmp/zot-candidate.json"]
