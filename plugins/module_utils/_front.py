@@ -86,6 +86,8 @@ def check_settings(settings):
     merged.update(dict((k, v) for k, v in (settings or {}).items() if v is not None))
     for key in ("listen_port", "internal_port"):
         value = merged[key]
+        if isinstance(value, str) and value.isdigit():
+            value = merged[key] = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise InvalidParameterError("front settings: %s must be a port from 1 to 65535, got %r" % (key, value))
     if merged["listen_port"] == merged["internal_port"]:
