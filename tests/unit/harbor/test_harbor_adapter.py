@@ -109,8 +109,8 @@ def test_project_create_update_noop_delete(double, backend):
     assert not changed and before == after
     assert len(double.writes()) == writes, "a no-op must not write"
 
-    changed, before, after, _warnings = backend.ensure_project("team-a", public=True, quota_gb=-1,
-                                                       retention={"keep_tags": 3, "max_age_days": 7})
+    changed, before, after, _warnings = backend.ensure_project(
+        "team-a", public=True, quota_gb=-1, retention={"keep_tags": 3, "max_age_days": 7})
     assert changed and before["public"] is False and after["public"] is True
     assert project["metadata"]["public"] == "true"
     assert double.quotas[project["quota_id"]]["hard"]["storage"] == -1
