@@ -144,6 +144,7 @@ def verify_command(image, docker="docker"):
     return "%s run --rm --network none -v %%s:/tmp/zot-candidate.json:ro %s verify /tmp/zot-candidate.json" % (
         docker, image)
 
+
 def _namespace_keys(name):
     return (name, name + "/**")
 
