@@ -315,6 +315,10 @@ class SyncEngine:
             self._for_each(tasks, repos, [(repo, None) for repo in repos], self._list_tags_task)
             work = [(repo, tag) for repo in repos if repo.error is None for tag in repo.tags]
             self.stats.add("tags", len(work))
+            self._for_each(tasks, repos, work, self._inspect_task)
+            # Largest copies first, so that the long transfers overlap everything else (LPT scheduling).
+            work = [(repo, tag) for repo, tag in work if repo.error is None and tag in repo.results]
+            work.sort(key=lambda item: -item[0].results[item[1]]["weight"])
             self._for_each(tasks, repos, work, self._tag_task)
             self._for_each(tasks, repos, [(repo, None) for repo in repos if repo.error is None], self._verify_task)
         return self._report(repos)
@@ -347,22 +351,30 @@ class SyncEngine:
         self._list_tags(repo)
 
     # -- tags -------------------------------------------------------------------------------
-    def _tag_task(self, repo, tag):
+    def _inspect_task(self, repo, tag):
+        """Source manifest and destination digest of one tag; how many bytes its copy may move."""
         source = self.source.get_manifest(repo.source, tag)
         media_type = manifest_media_type(source.body, source.media_type)
         with repo.lock:
             repo.manifests[source.digest] = (source.body, media_type)
         current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
-        if current is not None and current.digest == source.digest:
-            self._node(repo, source.digest, media_type, present=True)
-            repo.results[tag] = dict(source_digest=source.digest, destination_digest=current.digest, copied=False)
+        unchanged = current is not None and current.digest == source.digest
+        _, blobs = references(source.body, media_type)
+        weight = 0 if unchanged else len(source.body) + sum(b.get("size") or 0 for b in blobs)
+        repo.results[tag] = dict(source_digest=source.digest, media_type=media_type, weight=weight,
+                                 destination_digest=current.digest if unchanged else None, copied=not unchanged)
+
+    def _tag_task(self, repo, tag):
+        result = repo.results[tag]
+        digest, media_type = result["source_digest"], result["media_type"]
+        if not result["copied"]:
+            self._node(repo, digest, media_type, present=True)
             self.stats.add("tags_unchanged")
             return
-        self._node(repo, source.digest, media_type, tag=tag)
+        self._node(repo, digest, media_type, tag=tag)
         if tag not in repo.pushed_tags:
-            body, media_type = self._manifest(repo, source.digest)
+            body, media_type = self._manifest(repo, digest)
             self._put_manifest(repo, tag, body, media_type)
-        repo.results[tag] = dict(source_digest=source.digest, destination_digest=None, copied=True)
         self.stats.add("tags_copied")
         with repo.lock:
             self.copied.append("%s:%s" % (repo.source, tag))

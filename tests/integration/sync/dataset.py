@@ -40,7 +40,9 @@ def tar_bytes(files):
 
 def noise(seed, size):
     """``size`` bytes that do not compress, the same for the same seed."""
-    return random.Random(seed).randbytes(size)
+    generator = random.Random(seed)
+    step = 1 << 20
+    return b"".join(generator.randbytes(min(step, size - offset)) for offset in range(0, size, step))
 
 
 class Layer:

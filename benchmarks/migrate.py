@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Benchmark: oci_sync against `skopeo sync --all --preserve-digests`, on the same data, in one run.
+
+Starts local CNCF Distribution registries in containers on 127.0.0.1 (htpasswd auth; the image of
+`make bed`): one source and one fresh destination per copier, so that no copier profits from
+another's work. Builds its own dataset in the source (many repositories sharing base layers, a
+multi-arch index, an image with a referrer that has a referrer of its own, an image with
+uncompressed layers, one large uncompressed layer), then times:
+
+  full copy         skopeo sync | the oci_sync engine (a child process) | the oci_sync module (ansible)
+  re-run, no work   the same three again, on the now complete destinations
+
+and prints the times, the ratios, the peak memory (VmHWM) of the engine process, and whether
+every tag has the same digest on the source and on each destination.
+
+    .venv/bin/python benchmarks/migrate.py [--apps 40] [--big-mb 256] [--workers 8]
+
+Nothing here is a test: times vary with the machine; the figures are for people to read.
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+for path in (COLLECTIONS, ROOT):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS)
+
+TARGET_FULL = 3.0
+TARGET_NOOP = 5.0
+TARGET_MEMORY_MB = 200
+
+
+def api_for(url, user, password, retries=3):
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
+        ConnectionOptions,
+        RegistryClient,
+    )
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._oci import OciApi
+
+    return OciApi(RegistryClient(ConnectionOptions(url, username=user, password=password, retries=retries)))
+
+
+# -- the engine in a process of its own (for its wall time and its peak memory) -----------------------------
+
+
+def peak_rss_kb():
+    """Peak resident memory of this process: VmHWM, which exec resets (ru_maxrss does not: after fork and
+    exec it still holds the parent's size, here the benchmark's copy of the dataset)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def child(args):
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._sync import SyncEngine
+
+    spec = json.loads(args.child)
+    source = api_for(*spec["source"])
+    destination = api_for(*spec["destination"])
+    result = SyncEngine(source, destination, workers=spec["workers"]).run()
+    result["maxrss_kb"] = peak_rss_kb()
+    result.pop("verification")
+    print(json.dumps(result))
+
+
+def run_engine(source, destination, workers):
+    spec = json.dumps({"source": [source.url] + list(source.admin), "destination": [destination.url] + list(destination.admin),
+                       "workers": workers})
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", spec], capture_output=True, text=True,
+                          cwd=ROOT)
+    elapsed = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit("the engine failed:\n%s" % proc.stderr[-3000:])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["errors"]:
+        raise SystemExit("the engine reported errors: %s" % result["errors"])
+    return elapsed, result
+
+
+def run_module(source, destination, workers):
+    from tests.integration.registry import run_module as ansible_module
+
+    started = time.monotonic()
+    rc, result, output = ansible_module("oci_sync", {"source": source.endpoint(), "destination": destination.endpoint(),
+                                                     "workers": workers}, timeout=1800)
+    elapsed = time.monotonic() - started
+    if rc != 0:
+        raise SystemExit("the module failed:\n%s" % output[-3000:])
+    return elapsed, result
+
+
+def run_skopeo(source, destination, repositories, workdir):
+    """`skopeo sync` keeps only the last path component of a repository at the destination; one run per
+    namespace (the destination named after it) keeps the names, as a migration script would.
+    Returns (seconds, the refs skopeo could not copy)."""
+    user, password = source.admin
+    dest_user, dest_password = destination.admin
+    namespaces = {}
+    for repository in repositories:
+        namespace = repository.rsplit("/", 1)[0] if "/" in repository else ""
+        namespaces.setdefault(namespace, []).append(repository)
+    failures = []
+    elapsed = 0.0
+    for namespace, members in sorted(namespaces.items()):
+        config = {source.host: {"images": dict((repository, []) for repository in members), "tls-verify": False,
+                                "credentials": {"username": user, "password": password}}}
+        path = os.path.join(workdir, "skopeo-sync.yml")
+        with open(path, "w") as fh:
+            json.dump(config, fh)  # JSON is YAML
+        command = ["skopeo", "sync", "--all", "--preserve-digests", "--keep-going", "--src", "yaml", "--dest", "docker",
+                   "--dest-tls-verify=false", "--dest-creds", "%s:%s" % (dest_user, dest_password), path,
+                   destination.host + ("/" + namespace if namespace else "")]
+        started = time.monotonic()
+        proc = subprocess.run(command, capture_output=True, text=True)
+        elapsed += time.monotonic() - started
+        errors = re.findall(r'msg="Error copying ref \\"docker://[^/]+/([^"\\]+)\\"', proc.stderr)
+        failures.extend(errors)
+        if proc.returncode != 0 and not errors:
+            raise SystemExit("skopeo sync failed:\n%s" % proc.stderr[-3000:])
+    return elapsed, failures
+
+
+def digests(api, repositories):
+    """{repo:tag: digest} of every tag (referrer tags included)."""
+    found = {}
+    for repository in repositories:
+        for tag in api.tags(repository, page_size=1000):
+            head = api.head_manifest(repository, tag)
+            found["%s:%s" % (repository, tag)] = head.digest if head else None
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--apps", type=int, default=40, help="repositories sharing the base layers (default 40)")
+    parser.add_argument("--tags-per-app", type=int, default=2, help="tags in each of them (default 2)")
+    parser.add_argument("--big-mb", type=int, default=256, help="size of the large uncompressed layer in MiB (default 256)")
+    parser.add_argument("--workers", type=int, default=8, help="oci_sync workers (default 8)")
+    parser.add_argument("--bcrypt-cost", type=int, default=4,
+                        help="bcrypt cost of the registries' htpasswd entries, checked on every request (default 4)")
+    parser.add_argument("--skip-module", action="store_true", help="do not time the module through ansible")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+
+    from tests.integration.sync import dataset
+    from tests.integration.sync.registries import SyncRegistry
+
+    names = ["source", "skopeo", "engine"] + ([] if args.skip_module else ["module"])
+    registries = {}
+    workdir = tempfile.mkdtemp(prefix="oci-bench-")
+    try:
+        for name in names:
+            registries[name] = SyncRegistry(bcrypt_cost=args.bcrypt_cost).start()
+        source = registries["source"]
+        started = time.monotonic()
+        expected, _ = dataset.build(api_for(source.url, *source.admin), apps=args.apps, app_tags=args.tags_per_app,
+                                    big_blob_size=args.big_mb * 1024 * 1024)
+        repositories = sorted(set(key.rsplit(":", 1)[0] for key in expected))
+        source_digests = digests(api_for(source.url, *source.admin), repositories)
+        print("dataset: %d repositories, %d tags (%d referrer tags), large layer %d MiB, built in %.1f s"
+              % (len(repositories), len(source_digests), sum(1 for k in source_digests if ":sha256-" in k),
+                 args.big_mb, time.monotonic() - started))
+        print("registries: CNCF Distribution 2.8 (%s), htpasswd bcrypt cost %d; oci_sync workers %d"
+              % (os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8"), args.bcrypt_cost,
+                 args.workers))
+
+        rows = []
+        for phase in ("full copy", "re-run, nothing to do"):
+            skopeo_s, skopeo_failed = run_skopeo(source, registries["skopeo"], repositories, workdir)
+            engine_s, engine = run_engine(source, registries["engine"], args.workers)
+            row = {"phase": phase, "skopeo": skopeo_s, "engine": engine_s, "engine_result": engine,
+                   "skopeo_failed": skopeo_failed}
+            if not args.skip_module:
+                row["module"], module = run_module(source, registries["module"], args.workers)
+                row["module_changed"] = module["changed"]
+            rows.append(row)
+
+        print()
+        print("%-22s %10s %12s %8s %12s %8s" % ("", "skopeo s", "oci_sync s", "ratio", "module s", "ratio"))
+        for row, target in zip(rows, (TARGET_FULL, TARGET_NOOP)):
+            ratio = row["skopeo"] / row["engine"]
+            line = "%-22s %10.2f %12.2f %7.1fx" % (row["phase"], row["skopeo"], row["engine"], ratio)
+            if "module" in row:
+                line += " %12.2f %7.1fx" % (row["module"], row["skopeo"] / row["module"])
+            line += "   target >= %.0fx: %s" % (target, "met" if ratio >= target else "MISSED")
+            print(line)
+        for row in rows:
+            if row["skopeo_failed"]:
+                print("skopeo could not copy (%s): %s" % (row["phase"], ", ".join(sorted(set(row["skopeo_failed"])))))
+        full, noop = rows[0]["engine_result"], rows[1]["engine_result"]
+        print("oci_sync full copy: %s" % json.dumps(full["summary"], sort_keys=True))
+        print("oci_sync re-run:    changed=%s %s" % (noop["changed"], json.dumps(noop["summary"], sort_keys=True)))
+        peak = max(full["maxrss_kb"], noop["maxrss_kb"]) / 1024.0
+        print("oci_sync peak memory (VmHWM of the engine process): %.1f MB, with a %d MiB layer   target < %d MB: %s"
+              % (peak, args.big_mb, TARGET_MEMORY_MB, "met" if peak < TARGET_MEMORY_MB else "MISSED"))
+
+        ok = True
+        for name in names[1:]:
+            registry = registries[name]
+            got = digests(api_for(registry.url, *registry.admin), repositories)
+            same = sum(1 for key, digest in source_digests.items() if got.get(key) == digest)
+            ok = ok and same == len(source_digests)
+            print("digests identical, source vs %-7s %d/%d" % (name + ":", same, len(source_digests)))
+        return 0 if ok else 1
+    finally:
+        for registry in registries.values():
+            registry.remove()
+        subprocess.run(["rm", "-rf", workdir], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
