@@ -556,6 +556,8 @@ class HarborBackend(Backend):
                             "in Harbor" % name)
         if quota_gb is not None and quota_gb != -1 and (isinstance(quota_gb, bool) or quota_gb <= 0):
             raise InvalidParameterError("quota_gb of %r must be a positive number of GiB or -1 (unlimited)" % name)
+        if retention is not None and all(retention.get(k) is None for k in ("keep_tags", "max_age_days")):
+            retention = None  # nothing to retain by: no policy
         if retention is not None:
             retention_policy(0, retention, retention_cron)  # validate before sending anything
         before = self.project_state(name)

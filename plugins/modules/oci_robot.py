@@ -278,6 +278,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
     InvalidParameterError,
     OciRegistryError,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor import robot_names
 
 ACCESS_SPEC = dict(
     resource=dict(type="str", required=True),
@@ -327,7 +328,6 @@ def run(module, backend):
 
 
 def _full_name(backend, name, level, project):
-    from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor import robot_names
     return robot_names(name, level, project, backend.robot_prefix())[1]
 
 

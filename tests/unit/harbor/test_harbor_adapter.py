@@ -512,3 +512,12 @@ def test_oci_health_against_the_double(double, backend):
     assert facts["api_version"] == "registry/2.0" and facts["repositories"] == 1
     names = [c["name"] for c in runner.checks]
     assert names[:4] == ["reachable", "api_version", "credentials", "catalog"] and "harbor_component_core" in names
+
+
+def test_partial_and_empty_retention(double, backend):
+    backend.ensure_project("ret", retention={"keep_tags": 4, "max_age_days": None})
+    policy = double.retentions[int(double.project("ret")["metadata"]["retention_id"])]
+    assert [r["template"] for r in policy["rules"]] == ["latestPushedK"]
+    assert backend.ensure_project("ret", retention={"keep_tags": 4, "max_age_days": None})[0] is False
+    assert backend.ensure_project("ret", retention={"keep_tags": None, "max_age_days": None})[0] is True
+    assert double.retentions == {}
