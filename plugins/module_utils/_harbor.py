@@ -796,18 +796,16 @@ class HarborBackend(Backend):
 
     @staticmethod
     def _namespace_view(state):
-        quota = state.get("quota_gb")
-        if quota is not None and quota >= 0 and quota == int(quota):
+        quota = state.get("quota_gb")  # GiB, -1 unlimited, None when Harbor keeps no quota
+        if quota is not None and quota == int(quota):
             quota = int(quota)
         return {"name": state["name"], "description": None, "public": state["public"],
-                "retention": state["retention"], "quota_gb": None if quota == -1 else quota}
+                "retention": state["retention"], "quota_gb": quota}
 
     def namespace_ensure(self, namespace, check_mode=False):
-        """Project, public flag, quota (``quota_gb``: None = unlimited; key absent = left alone)
-        and retention (None removes a policy this collection manages)."""
-        quota = namespace["quota_gb"] if "quota_gb" in namespace else None
-        if "quota_gb" in namespace and quota is None:
-            quota = -1
+        """Project, public flag, quota (``quota_gb``: GiB, -1 = unlimited, None = left as it is)
+        and retention (None removes a retention policy)."""
+        quota = namespace.get("quota_gb")
         changed, before, after, warnings = self.ensure_project(
             namespace["name"], public=bool(namespace.get("public")), quota_gb=quota,
             retention=namespace.get("retention"), manage_retention="retention" in namespace,

@@ -459,7 +459,7 @@ def test_access_model_round_trip(double, backend):
     assert ext["public"] is False and ext["quota_gb"] == 20 and ext["description"] is None
     assert ext["retention"] == {"keep_tags": 10, "max_age_days": 90}
     assert ext["policies"] == [{"subjects": ["ops", "provisioning"], "actions": ["read", "write", "delete"]}]
-    assert backend.namespace_get("provisioning-kcl")["quota_gb"] is None
+    assert backend.namespace_get("provisioning-kcl")["quota_gb"] == -1  # quota_gb None: left as Harbor made it
     platform = backend.policies_get("provisioning-platform")
     assert platform == [{"subjects": ["provisioning"], "actions": ["read"]},
                         {"subjects": ["ops"], "actions": ["read", "write", "delete", "admin"]}]
@@ -521,3 +521,13 @@ def test_partial_and_empty_retention(double, backend):
     assert backend.ensure_project("ret", retention={"keep_tags": 4, "max_age_days": None})[0] is False
     assert backend.ensure_project("ret", retention={"keep_tags": None, "max_age_days": None})[0] is True
     assert double.retentions == {}
+
+
+def test_quota_none_leaves_the_quota_alone(double, backend):
+    backend.namespace_ensure({"name": "q", "quota_gb": 5})
+    quota = double.quotas[double.project("q")["quota_id"]]
+    assert quota["hard"]["storage"] == 5 * GIB
+    assert backend.namespace_ensure({"name": "q", "quota_gb": None}).changed is False
+    assert quota["hard"]["storage"] == 5 * GIB
+    assert backend.namespace_ensure({"name": "q", "quota_gb": -1}).changed is True
+    assert quota["hard"]["storage"] == -1 and backend.namespace_get("q")["quota_gb"] == -1
