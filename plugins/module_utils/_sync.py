@@ -368,6 +368,11 @@ class SyncEngine:
         result = repo.results[tag]
         digest, media_type = result["source_digest"], result["media_type"]
         if not result["copied"]:
+            # The destination has this manifest, hence its blobs: other repositories can mount them.
+            _, blobs = references(*self._manifest(repo, digest))
+            for blob in blobs:
+                if isinstance(blob.get("digest"), str):
+                    self._landed(blob["digest"], repo.destination)
             self._node(repo, digest, media_type, present=True)
             self.stats.add("tags_unchanged")
             return
@@ -547,11 +552,13 @@ class SyncEngine:
         self._blob_checks.run((repo.destination, digest), work)
 
     def _mount_known(self, repo, digest):
-        """Mount a blob known to be in another destination repository (one request: no HEAD needed, a
-        mount into a repository that has the blob already succeeds as well)."""
+        """Mount a blob this run has put into another destination repository: one request, no HEAD first
+        (a mount into a repository that has the blob already succeeds as well). Blobs only seen on the
+        destination (from an earlier run) are HEAD-checked first: the repository may well have them."""
         with self._blob_lock:
             state = self._blob_states.get(digest)
-            location = state["location"] if state is not None and state["done"].is_set() else None
+            ours = state is not None and state["done"].is_set() and state["ours"]
+            location = state["location"] if ours else None
         if location is None or location == repo.destination:
             return False
         if not self.check_mode and not self._write(repo, self.destination.mount_blob, repo.destination, digest, location):
@@ -563,7 +570,7 @@ class SyncEngine:
         with self._blob_lock:
             state = self._blob_states.get(digest)
             if state is None:
-                state = self._blob_states[digest] = {"done": threading.Event(), "location": None}
+                state = self._blob_states[digest] = {"done": threading.Event(), "location": None, "ours": False}
             if state["location"] is None:
                 state["location"] = repository
             state["done"].set()
@@ -573,7 +580,7 @@ class SyncEngine:
             state = self._blob_states.get(digest)
             owner = state is None
             if owner:
-                state = self._blob_states[digest] = {"done": threading.Event(), "location": None}
+                state = self._blob_states[digest] = {"done": threading.Event(), "location": None, "ours": False}
         if not owner:
             state["done"].wait()
             location = state["location"]
@@ -583,12 +590,15 @@ class SyncEngine:
                     return
                 if self._write(repo, self.destination.mount_blob, repo.destination, digest, location):
                     self.stats.add("blobs_mounted")
+                    with self._blob_lock:
+                        state["ours"] = True
                     return
         try:
             self._transfer(repo, digest, size, descriptor)
             with self._blob_lock:
                 if state["location"] is None:
                     state["location"] = repo.destination
+                state["ours"] = True
         finally:
             if owner:
                 state["done"].set()
