@@ -105,13 +105,15 @@ def check_cron(cron):
 
 def role_for_actions(actions):
     """(role name, exact) for a set of model actions: read -> guest, +write -> developer,
-    +delete -> maintainer, admin -> projectAdmin. ``exact`` is False when the role grants
-    more than was asked (for example delete without write)."""
+    +delete -> maintainer, admin -> projectAdmin. As in the model, write and delete include
+    read. ``exact`` is False when the role grants more than was asked (delete without write)."""
     actions = set(actions)
     unknown = actions - set(ACTIONS)
     if unknown:
         raise InvalidParameterError("unknown action(s) %s; expected some of %s" % (
             ", ".join(sorted(unknown)), ", ".join(ACTIONS)))
+    if actions & {"write", "delete"}:
+        actions.add("read")
     if "admin" in actions:
         return "projectAdmin", True
     if "delete" in actions:

@@ -39,8 +39,9 @@ def test_password_rule_rejects(password, missing):
 
 
 @pytest.mark.parametrize("actions,role,exact", [
-    (["read"], "guest", True), (["read", "write"], "developer", True), (["write"], "developer", False),
-    (["read", "write", "delete"], "maintainer", True), (["read", "delete"], "maintainer", False),
+    (["read"], "guest", True), (["read", "write"], "developer", True), (["write"], "developer", True),
+    (["read", "write", "delete"], "maintainer", True), (["write", "delete"], "maintainer", True),
+    (["read", "delete"], "maintainer", False), (["delete"], "maintainer", False),
     (["read", "admin"], "projectAdmin", True), ([], None, True),
 ])
 def test_role_mapping(actions, role, exact):
