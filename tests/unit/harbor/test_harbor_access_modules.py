@@ -5,8 +5,8 @@ import json
 
 from .conftest import GIB_BYTES, run_module
 
-USERS = [{"name": "provisioning", "password": "Prov-Passw0rd"}, {"name": "ops", "password": "Ops-Passw0rd1",
-                                                                  "admin": True}]
+USERS = [{"name": "provisioning", "password": "Prov-Passw0rd"},
+         {"name": "ops", "password": "Ops-Passw0rd1", "admin": True}]
 NAMESPACES = [
     {"name": "provisioning-extensions", "description": "Extension packages", "quota_gb": 10,
      "retention": {"keep_tags": 10, "max_age_days": 90}},
