@@ -182,6 +182,10 @@ class DistributionBackend(Backend):
 
     def policies_ensure(self, namespace, policies, managed_users=None, check_mode=False):
         files = self._front_files("an access policy")
+        if namespace not in files.access["namespaces"] and check_mode:
+            return AccessChange(True, None, list(policies), [
+                "namespace %r does not exist yet: its policies are shown as they would be set once oci_namespace "
+                "created it" % namespace])
         if namespace not in files.access["namespaces"]:
             raise OciRegistryError("namespace %r does not exist in the front's rules (%s): create it first with "
                                    "oci_namespace" % (namespace, files.paths["access"]))

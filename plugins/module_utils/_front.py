@@ -317,8 +317,11 @@ def render(settings, access):
     for key in anonymous:
         add('    "%s" 1;' % key)
     add("  }")
+    add("  # No credentials: no header, or Basic with an empty user and password (\":\", what")
+    add("  # containers/image clients such as skopeo send when they have none).")
     add('  map $http_authorization $front_credentials {')
     add('    "" 0;')
+    add('    "~*^basic +(og==)?$" 0;')
     add("    default 1;")
     add("  }")
     add('  map "$front_credentials$front_anonymous" $front_realm {')

@@ -1,0 +1,34 @@
+import uuid
+
+import pytest
+
+from .deployment import Deployment
+
+# The acceptance's users: a plain user, an admin, one that is removed later, one whose
+# password changes later.
+USERS = [
+    {"name": "alice", "password": "Alice-" + uuid.uuid4().hex[:10]},
+    {"name": "boss", "password": "Boss-" + uuid.uuid4().hex[:10], "admin": True},
+    {"name": "bob", "password": "Bob-" + uuid.uuid4().hex[:10]},
+    {"name": "carol", "password": "Carol-" + uuid.uuid4().hex[:10]},
+]
+
+
+@pytest.fixture(scope="package")
+def deployment():
+    """Distribution + its access front, deployed by playbooks/deploy.yml, the access model applied by
+    playbooks/init.yml with the platform's default namespaces."""
+    dep = Deployment(users=[dict(u) for u in USERS])
+    try:
+        run = dep.playbook("deploy.yml")
+        assert run.rc == 0, run
+        run = dep.playbook("init.yml")
+        assert run.rc == 0, run
+        yield dep
+    finally:
+        dep.remove()
+
+
+def creds(name, users=USERS):
+    user = next(u for u in users if u["name"] == name)
+    return user["name"], user["password"]
