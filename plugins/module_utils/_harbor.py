@@ -750,6 +750,8 @@ class HarborBackend(Backend):
                 self.api.set_sysadmin(before["_user_id"], bool(admin))
             if password_changed:
                 self.api.set_password(before["_user_id"], password)
+                if name == self.client.options.username:
+                    self.client.options.password = password  # later calls of this run log in with it
         return changed or password_changed, public_before, after, password_changed
 
     def delete_user(self, name, check_mode=False):

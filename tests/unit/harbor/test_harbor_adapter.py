@@ -532,3 +532,9 @@ def test_quota_none_leaves_the_quota_alone(double, backend):
     assert quota["hard"]["storage"] == 5 * GIB
     assert backend.namespace_ensure({"name": "q", "quota_gb": -1}).changed is True
     assert quota["hard"]["storage"] == -1 and backend.namespace_get("q")["quota_gb"] == -1
+
+
+def test_changing_the_connecting_users_own_password(double, backend):
+    changed = backend.ensure_user("admin", password="Rotated-Adm1n", admin=True, update_password="always")
+    assert changed[0] and double.users[1]["password"] == "Rotated-Adm1n"
+    assert backend.user_get("admin") == {"name": "admin", "admin": True}  # the client follows the change
