@@ -238,7 +238,7 @@ class _Repo:
         self.source = source
         self.destination = destination
         self.tags = []  # selected tags, in order
-        self.referrer_tags = {}  # subject digest -> referrer tag present in the source
+        self.referrer_tags = set()  # referrer tags (sha256-<hex>) present in the source
         self.destination_tags = set()  # tags the destination repository has (listed first, then pushed)
         self.manifests = {}  # digest -> (body, media type) read from the source in this run
         self.pushed_tags = set()
@@ -296,9 +296,8 @@ class SyncEngine:
         if not tags and all(is_literal(p) for p in self.repository_patterns):
             raise SyncError("repository %r has no tags on the source (or does not exist there)" % repo.source)
         for tag in tags:
-            subject = subject_of_referrer_tag(tag)
-            if subject:
-                repo.referrer_tags[subject] = tag
+            if is_referrer_tag(tag):
+                repo.referrer_tags.add(tag)
             elif matches(tag, self.tag_patterns):
                 repo.tags.append(tag)
         repo.tags.sort()
@@ -485,7 +484,8 @@ class SyncEngine:
     def _referrers(self, repo, digest):
         """Copy the referrers of ``digest`` after it: their manifests (and what is below them), then the
         referrer tag when the source has one (its bytes as they are)."""
-        tag = repo.referrer_tags.get(digest)
+        tag = referrer_tag(digest)
+        tag = tag if tag in repo.referrer_tags else None
         index_body = index_type = None
         if tag is not None:
             ref = self.source.get_manifest(repo.source, tag)
