@@ -150,3 +150,22 @@ def test_verify_phase_waits_for_health(tmp_path, double):
     assert code != 0
     assert _failed_tasks(output) == ["Verify | Wait for /api/v2.0/health to report healthy"]
     assert not (tmp_path / "opt-harbor" / "installed-version").exists()
+
+
+@pytest.mark.parametrize("drop,extra", [("harbor_installer_sha256", {}), ("harbor_admin_password", {}),
+                                        (None, {"harbor_installer_kind": "airgap"}),
+                                        (None, {"harbor_http_port": "eighty"})])
+def test_argument_specs_refuse_before_anything_runs(tmp_path, drop, extra):
+    variables = dict(GOOD, **extra)
+    if drop:
+        del variables[drop]
+    play = {"name": "Role", "hosts": "localhost", "gather_facts": False, "connection": "local",
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "tasks": [{"name": "Run the harbor role", "ansible.builtin.include_role": {
+                "name": "provisioning.oci_registry.harbor"}, "vars": variables}]}
+    code, output = run_playbook(tmp_path, [play])
+    assert code != 0
+    tasks = [_task_name(t) for p in output["plays"] for t in p["tasks"]]
+    assert _failed_tasks(output) == [tasks[-1]] and "argument" in tasks[-1].lower(), tasks
+    assert not any(name.startswith(("Install", "Preflight", "Configure")) for name in tasks), tasks
+    assert "Adm1n-Passw0rd" not in json.dumps(output)
