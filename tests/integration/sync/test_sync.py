@@ -238,3 +238,40 @@ def test_source_dropping_the_connection_mid_blob_is_retried_and_verified(source,
     response = api_of(destination).get_blob("big/blob", layer)
     assert "sha256:" + hashlib.sha256(b"".join(response.iter_content(1 << 20))).hexdigest() == layer
     assert skopeo_raw(destination, "big/blob:v1") == skopeo_raw(source, "big/blob:v1")
+
+
+def playbook(extra_vars, tmp_path, check=False):
+    path = tmp_path / "migration.json"
+    path.write_text(json.dumps(extra_vars))
+    command = [os.path.join(os.path.dirname(_python()), "ansible-playbook"), "playbooks/migrate.yml",
+               "-e", "@%s" % path]
+    if check:
+        command.append("--check")
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_migrate_playbook_plans_copies_and_reruns_without_change(source, destination, tmp_path):
+    extra = {"migrate_source": source.endpoint(), "migrate_destination": destination.endpoint(),
+             "migrate_repositories": ["apps/*", "signed/*"], "migrate_tags": ["v1"]}
+    rc, output = playbook(extra, tmp_path, check=True)
+    assert rc == 0, output
+    assert "Plan: 4 of 4 tags in 4 repositories" in output
+    assert api_of(destination).catalog() == []
+    rc, output = playbook(extra, tmp_path)
+    assert rc == 0, output
+    assert "Verified: 4 of 4 repository:tag identical" in output
+    assert source.endpoint()["password"] not in output
+    rc, output = playbook(extra, tmp_path)
+    assert rc == 0, output
+    assert "Copied: 0 of 4 tags" in output
+    assert "changed=0" in output
+
+
+def test_migrate_playbook_refuses_an_incomplete_source_before_copying(destination, tmp_path):
+    rc, output = playbook({"migrate_source": {"registry_type": "zot"},
+                           "migrate_destination": destination.endpoint()}, tmp_path)
+    assert rc != 0
+    assert "migrate_source must be a dict with at least registry_url" in output
+    assert "Copy the repositories" not in output
