@@ -82,7 +82,7 @@ def destination_repository(name, prefix):
 
 def referrer_tag(digest):
     """The fallback tag that lists the referrers of ``digest``: ``sha256:abc...`` -> ``sha256-abc...``."""
-    algorithm, _, hexpart = digest.partition(":")
+    algorithm, hexpart = digest.partition(":")[::2]
     if not algorithm or not hexpart:
         raise InvalidParameterError("%r is not a digest (algorithm:hex)" % (digest,))
     return "%s-%s" % (algorithm[:32], hexpart[:64])
@@ -358,7 +358,7 @@ class SyncEngine:
             repo.manifests[source.digest] = (source.body, media_type)
         current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
         unchanged = current is not None and current.digest == source.digest
-        _, blobs = references(source.body, media_type)
+        blobs = references(source.body, media_type)[1]
         weight = 0 if unchanged else len(source.body) + sum(b.get("size") or 0 for b in blobs)
         repo.results[tag] = dict(source_digest=source.digest, media_type=media_type, weight=weight,
                                  destination_digest=current.digest if unchanged else None, copied=not unchanged)
@@ -368,7 +368,7 @@ class SyncEngine:
         digest, media_type = result["source_digest"], result["media_type"]
         if not result["copied"]:
             # The destination has this manifest, hence its blobs: other repositories can mount them.
-            _, blobs = references(*self._manifest(repo, digest))
+            blobs = references(*self._manifest(repo, digest))[1]
             for blob in blobs:
                 if isinstance(blob.get("digest"), str):
                     self._landed(blob["digest"], repo.destination)
@@ -440,7 +440,7 @@ class SyncEngine:
         if media_type not in INDEX_MEDIA_TYPES and media_type is not None:
             return
         body, media_type = self._manifest(repo, digest)
-        children, _ = references(body, media_type)
+        children = references(body, media_type)[0]
         for child in children:
             self._node(repo, child["digest"], child.get("mediaType"), present=True)
 
@@ -460,9 +460,9 @@ class SyncEngine:
             return call(*args)
         except RegistryHTTPError as exc:
             if exc.status in REFUSED_STATUSES:
+                user = self.destination.client.options.username
                 raise SyncError("the destination refused to write to repository %r (HTTP %s): check that user %r "
-                                "may push there. %s" % (repo.destination, exc.status,
-                                                         self.destination.client.options.username, exc.msg))
+                                "may push there. %s" % (repo.destination, exc.status, user, exc.msg))
             raise
 
     # -- referrers ---------------------------------------------------------------------------------
@@ -490,7 +490,7 @@ class SyncEngine:
         if tag is not None:
             ref = self.source.get_manifest(repo.source, tag)
             index_body, index_type = ref.body, manifest_media_type(ref.body, ref.media_type)
-            descriptors, _ = references(index_body, OCI_INDEX)
+            descriptors = references(index_body, OCI_INDEX)[0]
             current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
             if current is not None and current.digest == ref.digest:
                 # The index landed after its referrers did: they are there; look below them only.

@@ -24,7 +24,7 @@ description:
   - In check mode, reads everything and writes nothing, and reports what would be copied (tags, manifests,
     blobs, bytes).
 author:
-  - provisioning.oci_registry maintainers
+  - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
   - provisioning.oci_registry._attributes
 attributes:
@@ -320,9 +320,10 @@ def main():
         result = engine.run()
     except OciRegistryError as exc:
         exc.fail(module, changed=False)
-    if result["errors"]:
-        module.fail_json(msg="oci_sync: %d problem%s: %s" % (len(result["errors"]), "" if len(result["errors"]) == 1 else "s",
-                                                            "; ".join(result["errors"])), **result)
+    errors = result["errors"]
+    if errors:
+        module.fail_json(msg="oci_sync: %d problem%s: %s" % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)),
+                         **result)
     module.exit_json(**result)
 
 

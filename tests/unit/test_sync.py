@@ -217,7 +217,7 @@ def test_once_runs_the_work_once_and_shares_the_outcome():
         return "done"
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(once.run("k", work))) for _ in range(5)]
+    threads = [threading.Thread(target=lambda: results.append(once.run("k", work))) for thread_number in range(5)]
     for thread in threads:
         thread.start()
     gate.set()
@@ -271,7 +271,7 @@ class MemoryRegistry:
 
     # the OciApi interface
     def catalog(self, page_size=100):
-        return sorted(set(r for r, _ in self.manifests))
+        return sorted(set(key[0] for key in self.manifests))
 
     def tags(self, repo, page_size=100):
         return sorted(self.tags_of.get(repo, {}))
@@ -369,8 +369,8 @@ def test_referrers_api_source(source, destination_has_api):
     entry = [e for e in result["verification"] if e["repository"] == "team/app"][0]
     assert entry["status"] == "match" and entry["source_referrers"] == entry["destination_referrers"] == 1
     # every manifest arrived with the same bytes
-    for (repo, digest), (body, _) in source.manifests.items():
-        assert destination.manifests[(repo, digest)][0] == body
+    for key, stored in source.manifests.items():
+        assert destination.manifests[key][0] == stored[0]
     # referrers came after their subject
     order = [reference for kind, repo, reference in destination.writes if kind == "manifest" and repo == "team/app"]
     assert order.index("v1") < order.index(source.sbom["digest"])

@@ -48,7 +48,7 @@ class Proxy:
     def _accept(self):
         while not self._closed:
             try:
-                client, _ = self._listener.accept()
+                client = self._listener.accept()[0]
             except OSError:
                 return
             upstream = socket.create_connection(self.upstream)

@@ -55,7 +55,7 @@ def destination():
 def skopeo_raw(registry, reference):
     user, password = registry.admin
     proc = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "%s:%s" % (user, password),
-                           "docker://%s/%s" % (registry.host, reference)], capture_output=True, timeout=120)
+                           "docker://%s/%s" % (registry.host, reference)], capture_output=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     return proc.stdout
 
@@ -73,7 +73,7 @@ def sync(source, destination, check=False, **args):
 def settled_log(registry, predicate=lambda log: True):
     """The registry's access log once it stops growing (docker delivers log lines a little later)."""
     previous = None
-    for _ in range(100):
+    for attempt in range(100):  # pylint: disable=unused-variable  # noqa: B007
         log = registry.requests_log()
         if log == previous and predicate(log):
             return log
@@ -247,7 +247,7 @@ def playbook(extra_vars, tmp_path, check=False):
                "-e", "@%s" % path]
     if check:
         command.append("--check")
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
                           env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
     return proc.returncode, proc.stdout + proc.stderr
 
