@@ -169,3 +169,48 @@ def test_argument_specs_refuse_before_anything_runs(tmp_path, drop, extra):
     assert _failed_tasks(output) == [tasks[-1]] and "argument" in tasks[-1].lower(), tasks
     assert not any(name.startswith(("Install", "Preflight", "Configure")) for name in tasks), tasks
     assert "Adm1n-Passw0rd" not in json.dumps(output)
+
+
+def _installer_play(tmp_path, tarball, sha256, remote_src=True):
+    variables = dict(GOOD, harbor_install_dir=str(tmp_path / "opt-harbor"), harbor_installer_source="local",
+                     harbor_installer_local_path=str(tarball), harbor_installer_local_remote_src=remote_src,
+                     harbor_installer_sha256=sha256, harbor_installer_kind="online")
+    return {"name": "Installer", "hosts": "localhost", "gather_facts": False, "connection": "local",
+            "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+            "tasks": [{"name": "Run the harbor role's installer steps",
+                       "ansible.builtin.include_role": {"name": "provisioning.oci_registry.harbor",
+                                                        "tasks_from": "installer.yml"},
+                       "vars": variables}]}
+
+
+def _tarball(tmp_path, members):
+    import hashlib
+    import io
+    import tarfile
+    path = tmp_path / "harbor-online-installer-v2.15.2.tgz"
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("remote_src", [True, False])
+def test_installer_with_a_wrong_checksum_is_refused_before_unpacking(tmp_path, remote_src):
+    tarball, digest = _tarball(tmp_path, {"harbor/README": b"not Harbor\n"})
+    wrong = ("0" if digest[0] != "0" else "1") + digest[1:]
+    code, output = run_playbook(tmp_path, [_installer_play(tmp_path, tarball, wrong, remote_src)])
+    assert code != 0
+    assert _failed_tasks(output) == ["Install | Verify the installer's checksum"]
+    assert "not the installer this role was told to trust" in json.dumps(output)
+    assert not (tmp_path / "opt-harbor" / "v2.15.2" / "harbor").exists()
+
+
+def test_installer_without_prepare_is_refused(tmp_path):
+    tarball, digest = _tarball(tmp_path, {"harbor/README": b"not Harbor\n"})
+    code, output = run_playbook(tmp_path, [_installer_play(tmp_path, tarball, digest.upper())])
+    assert code != 0
+    assert _failed_tasks(output) == ["Install | Assert the installer has its prepare script"]
+    assert (tmp_path / "opt-harbor" / "v2.15.2" / "harbor" / "README").exists()
