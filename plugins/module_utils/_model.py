@@ -205,8 +205,8 @@ def normalize_users(users, variable="oci_registry_users", require_password=True)
         if user is None:
             continue
         if user["name"] in seen:
-            problems.add(entry + ".name", "user %r is already listed at %s[%d]" % (user["name"], variable,
-                                                                                  seen[user["name"]]))
+            first = "%s[%d]" % (variable, seen[user["name"]])
+            problems.add(entry + ".name", "user %r is already listed at %s" % (user["name"], first))
         seen.setdefault(user["name"], index)
         out.append(user)
     problems.raise_if_any()

@@ -19,10 +19,11 @@ description:
   - Access grants are set with M(provisioning.oci_registry.oci_policy); this module keeps them as they are.
   - Deleting a namespace that still holds content fails unless O(force=true).
 author:
-  - provisioning.oci_registry maintainers
+  - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
-  - provisioning.oci_registry._connection
+  # _access first: its registry_url (not required) takes precedence over the one of _connection.
   - provisioning.oci_registry._access
+  - provisioning.oci_registry._connection
   - provisioning.oci_registry._attributes
 attributes:
   check_mode:

@@ -21,10 +21,11 @@ description:
     module connects as).
   - Never shows a password, in results, diffs or errors.
 author:
-  - provisioning.oci_registry maintainers
+  - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
-  - provisioning.oci_registry._connection
+  # _access first: its registry_url (not required) takes precedence over the one of _connection.
   - provisioning.oci_registry._access
+  - provisioning.oci_registry._connection
   - provisioning.oci_registry._attributes
 attributes:
   check_mode:

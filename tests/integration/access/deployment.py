@@ -86,14 +86,15 @@ class Deployment:
             yaml.safe_dump(variables, handle)
         command = [shutil.which("ansible-playbook") or "ansible-playbook",
                    os.path.join(ROOT, "playbooks", name), "-e", "@" + path] + list(args)
-        process = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
+        process = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600,
+                                 check=False)
         return PlaybookRun(process)
 
     def remove(self):
         for container in (self.name + "-front", self.name):
-            subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
         for network in (self.name + "-internal", self.name + "-front"):
-            subprocess.run(["docker", "network", "rm", network], capture_output=True)
+            subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- real clients -----------------------------------------------------------------------
@@ -110,7 +111,7 @@ class Deployment:
 
     def skopeo(self, *args):
         command = ["skopeo", "--command-timeout", "60s"] + list(args)
-        return subprocess.run(command, capture_output=True, text=True, env=self.env, timeout=120)
+        return subprocess.run(command, capture_output=True, text=True, env=self.env, timeout=120, check=False)
 
     def push(self, layout, tag, repository, user=None):
         creds = ["--dest-creds", "%s:%s" % user] if user else ["--dest-no-creds"]

@@ -47,8 +47,8 @@ def test_weak_bcrypt_is_replaced():
     ("always", None, False),
 ])
 def test_password_changes_only_when_it_differs(update_password, password, expect_change):
-    htpasswd = _htpasswd.Htpasswd("# comment\nu:%s\nv:%s\n" % (_htpasswd.hash_password("same-pw", 10),
-                                                                 _htpasswd.hash_password("v", 10)))
+    hashes = (_htpasswd.hash_password("same-pw", 10), _htpasswd.hash_password("v", 10))
+    htpasswd = _htpasswd.Htpasswd("# comment\nu:%s\nv:%s\n" % hashes)
     old = htpasswd.get("u")
     created, changed = _htpasswd.ensure_user(htpasswd, "u", password, update_password, rounds=10)
     assert created is False and changed is expect_change

@@ -4,8 +4,6 @@ check mode, diff with masked secrets, idempotence, in-place writes, restart_requ
 import json
 import os
 
-import pytest
-
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _htpasswd
 
 
@@ -51,8 +49,8 @@ def test_users_list_passwords_are_never_shown_and_exclusive_removes_others(run_m
     run_module("oci_user", **dict(base, users=[{"name": "a1", "password": "Secret-a1"},
                                                {"name": "b1", "password": "Secret-b1"},
                                                {"name": "admin", "password": "Secret-admin", "admin": True}]))
-    result = run_module("oci_user", **dict(base, users=[{"name": "a1", "password": "Secret-a1"}],
-                                            exclusive=True, keep=["admin"]))
+    keep_a1 = dict(base, users=[{"name": "a1", "password": "Secret-a1"}], exclusive=True, keep=["admin"])
+    result = run_module("oci_user", **keep_a1)
     assert result["removed"] == ["b1"]
     assert "Secret-a1" not in result["_stdout"]
     assert sorted(_htpasswd.Htpasswd((tmp_path / "htpasswd").read_text()).names()) == ["a1", "admin"]
