@@ -151,6 +151,8 @@ def main():
     parser.add_argument("--workers", type=int, default=8, help="oci_sync workers (default 8)")
     parser.add_argument("--bcrypt-cost", type=int, default=4,
                         help="bcrypt cost of the registries' htpasswd entries, checked on every request (default 4)")
+    parser.add_argument("--no-auth", action="store_true",
+                        help="registries without authentication (what is left is the copiers' own work)")
     parser.add_argument("--skip-module", action="store_true", help="do not time the module through ansible")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,7 +167,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="oci-bench-")
     try:
         for name in names:
-            registries[name] = SyncRegistry(bcrypt_cost=args.bcrypt_cost).start()
+            registries[name] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth).start()
         source = registries["source"]
         started = time.monotonic()
         expected = dataset.build(api_for(source.url, *source.admin), apps=args.apps, app_tags=args.tags_per_app,
@@ -175,9 +177,10 @@ def main():
         print("dataset: %d repositories, %d tags (%d referrer tags), large layer %d MiB, built in %.1f s"
               % (len(repositories), len(source_digests), sum(1 for k in source_digests if ":sha256-" in k),
                  args.big_mb, time.monotonic() - started))
-        print("registries: CNCF Distribution 2.8 (%s), htpasswd bcrypt cost %d; oci_sync workers %d"
-              % (os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8"), args.bcrypt_cost,
-                 args.workers))
+        print("registries: CNCF Distribution 2.8 (%s), %s; oci_sync workers %d; %d CPUs, load average %.1f"
+              % (os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8"),
+                 "no authentication" if args.no_auth else "htpasswd auth, bcrypt cost %d" % args.bcrypt_cost,
+                 args.workers, os.cpu_count(), os.getloadavg()[0]))
 
         rows = []
         for phase in ("full copy", "re-run, nothing to do"):

@@ -276,6 +276,7 @@ class SyncEngine:
         self._blob_states = {}  # digest -> {"done": Event, "location": destination repository or None}
         self._referrers_api = {}  # "source"/"destination" -> bool, probed once
         self._probe_lock = threading.Lock()
+        self._mounts = True  # False once the destination declined a mount (Harbor across projects, say)
         self.copied = []
         for api in (source, destination):
             api.client.set_pool_size(2 * workers + 4)
@@ -483,31 +484,34 @@ class SyncEngine:
 
     def _referrers(self, repo, digest):
         """Copy the referrers of ``digest`` after it: their manifests (and what is below them), then the
-        referrer tag when the source has one (its bytes as they are)."""
+        referrer tag when the source has one (its bytes as they are). The source's referrers API, where
+        it has one, says which referrers there are; else its referrer tag does."""
         tag = referrer_tag(digest)
         tag = tag if tag in repo.referrer_tags else None
-        index_body = index_type = None
+        index = None
         if tag is not None:
-            ref = self.source.get_manifest(repo.source, tag)
-            index_body, index_type = ref.body, manifest_media_type(ref.body, ref.media_type)
-            descriptors = references(index_body, OCI_INDEX)[0]
+            index = self.source.get_manifest(repo.source, tag)
+        if self._supports_referrers("source", self.source, repo.source, digest):
+            descriptors = self.source.referrers(repo.source, digest) or []
+        elif index is not None:
+            descriptors = references(index.body, OCI_INDEX)[0]
             current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
-            if current is not None and current.digest == ref.digest:
+            if current is not None and current.digest == index.digest:
                 # The index landed after its referrers did: they are there; look below them only.
                 repo.referrer_counts[digest] = len(descriptors)
                 for descriptor in descriptors:
                     self._node(repo, descriptor["digest"], descriptor.get("mediaType"), present=True)
                 return
-        elif self._supports_referrers("source", self.source, repo.source, digest):
-            descriptors = self.source.referrers(repo.source, digest) or []
         else:
             descriptors = []
         repo.referrer_counts[digest] = len(descriptors)
         for descriptor in descriptors:
             if self._node(repo, descriptor["digest"], descriptor.get("mediaType")):
                 self.stats.add("referrers_copied")
-        if index_body is not None:
-            self._put_manifest(repo, tag, index_body, index_type)
+        if index is not None:
+            current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
+            if current is None or current.digest != index.digest:
+                self._put_manifest(repo, tag, index.body, manifest_media_type(index.body, index.media_type))
         elif descriptors and not self._supports_referrers("destination", self.destination, repo.destination, digest):
             self._merge_referrer_tag(repo, digest, descriptors)
 
@@ -559,12 +563,18 @@ class SyncEngine:
             state = self._blob_states.get(digest)
             ours = state is not None and state["done"].is_set() and state["ours"]
             location = state["location"] if ours else None
-        if location is None or location == repo.destination:
+        if location is None or location == repo.destination or not self._mounts:
             return False
-        if not self.check_mode and not self._write(repo, self.destination.mount_blob, repo.destination, digest, location):
+        if not self.check_mode and not self._mount(repo, digest, location):
             return False
         self.stats.add("blobs_mounted")
         return True
+
+    def _mount(self, repo, digest, location):
+        mounted = self._write(repo, self.destination.mount_blob, repo.destination, digest, location)
+        if not mounted:
+            self._mounts = False  # the registry answers with an upload session instead: stop asking
+        return mounted
 
     def _landed(self, digest, repository):
         with self._blob_lock:
@@ -584,11 +594,11 @@ class SyncEngine:
         if not owner:
             state["done"].wait()
             location = state["location"]
-            if location is not None and location != repo.destination:
+            if location is not None and location != repo.destination and self._mounts:
                 if self.check_mode:
                     self.stats.add("blobs_mounted")
                     return
-                if self._write(repo, self.destination.mount_blob, repo.destination, digest, location):
+                if self._mount(repo, digest, location):
                     self.stats.add("blobs_mounted")
                     with self._blob_lock:
                         state["ours"] = True

@@ -318,7 +318,8 @@ class MemoryRegistry:
         return digest
 
     def mount_blob(self, repo, digest, from_repo):
-        if (from_repo, digest) not in self.blobs:
+        self.mount_attempts = getattr(self, "mount_attempts", 0) + 1
+        if (from_repo, digest) not in self.blobs or getattr(self, "refuse_mounts", False):
             return False
         self.writes.append(("mount", repo, digest))
         self.blobs[(repo, digest)] = self.blobs[(from_repo, digest)]
@@ -421,3 +422,26 @@ def test_digest_checked_on_every_transfer(source):
     assert "team/app" in result["errors"][0] and hashlib.sha256(b"").hexdigest() not in result["errors"][0]
     assert "could not be copied after 2 attempts" in result["errors"][0]
     assert key not in destination.blobs
+
+
+@pytest.mark.parametrize("refuse_mounts", [False, True])
+def test_shared_blobs_are_mounted_or_uploaded_once_per_repository(refuse_mounts):
+    source = MemoryRegistry(referrers_api=False)
+    shared = source.add_blob("a/one", b"shared base layer")
+    for repo in ("a/one", "a/two", "a/three"):
+        source.blobs[(repo, shared["digest"])] = b"shared base layer"
+        config = source.add_blob(repo, repo.encode())
+        source.add_manifest(repo, {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config,
+                                   "layers": [shared]}, OCI_MANIFEST, "v1")
+    destination = MemoryRegistry(referrers_api=False)
+    destination.refuse_mounts = refuse_mounts
+    result = SyncEngine(source, destination, workers=1 if refuse_mounts else 4).run()
+    assert result["errors"] == []
+    uploads = [w for w in destination.writes if w[0] == "blob" and w[2] == shared["digest"]]
+    mounts = [w for w in destination.writes if w[0] == "mount"]
+    if refuse_mounts:
+        assert len(uploads) == 3 and mounts == []
+        assert destination.mount_attempts == 1  # declined once: not asked again
+    else:
+        assert len(uploads) == 1 and len(mounts) == 2
+    assert result["summary"]["blobs_mounted"] == len(mounts)
