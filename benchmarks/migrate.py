@@ -22,6 +22,7 @@ import json
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,8 @@ def child(args):
     destination = api_for(*spec["destination"])
     result = SyncEngine(source, destination, workers=spec["workers"]).run()
     result["maxrss_kb"] = peak_rss_kb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
     result.pop("verification")
     print(json.dumps(result))
 
@@ -133,6 +136,21 @@ def run_skopeo(source, destination, repositories, workdir):
     return elapsed, failures
 
 
+def median(values):
+    return statistics.median(values)
+
+
+def settled_log(registry):
+    """The registry's access log once it stops growing (docker delivers log lines a little later)."""
+    previous = None
+    while True:
+        log = registry.requests_log()
+        if log == previous:
+            return log
+        previous = log
+        time.sleep(0.2)
+
+
 def digests(api, repositories):
     """{repo:tag: digest} of every tag (referrer tags included)."""
     found = {}
@@ -151,6 +169,7 @@ def main():
     parser.add_argument("--workers", type=int, default=8, help="oci_sync workers (default 8)")
     parser.add_argument("--bcrypt-cost", type=int, default=4,
                         help="bcrypt cost of the registries' htpasswd entries, checked on every request (default 4)")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of every measurement (default 3)")
     parser.add_argument("--no-auth", action="store_true",
                         help="registries without authentication (what is left is the copiers' own work)")
     parser.add_argument("--skip-module", action="store_true", help="do not time the module through ansible")
@@ -162,13 +181,11 @@ def main():
     from tests.integration.sync import dataset
     from tests.integration.sync.registries import SyncRegistry
 
-    names = ["source", "skopeo", "engine"] + ([] if args.skip_module else ["module"])
+    tools = ["skopeo", "engine"] + ([] if args.skip_module else ["module"])
     registries = {}
     workdir = tempfile.mkdtemp(prefix="oci-bench-")
     try:
-        for name in names:
-            registries[name] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth).start()
-        source = registries["source"]
+        source = registries["source"] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth).start()
         started = time.monotonic()
         expected = dataset.build(api_for(source.url, *source.admin), apps=args.apps, app_tags=args.tags_per_app,
                                  big_blob_size=args.big_mb * 1024 * 1024)[0]
@@ -177,48 +194,75 @@ def main():
         print("dataset: %d repositories, %d tags (%d referrer tags), large layer %d MiB, built in %.1f s"
               % (len(repositories), len(source_digests), sum(1 for k in source_digests if ":sha256-" in k),
                  args.big_mb, time.monotonic() - started))
-        print("registries: CNCF Distribution 2.8 (%s), %s; oci_sync workers %d; %d CPUs, load average %.1f"
+        print("registries: CNCF Distribution 2.8 (%s), %s; oci_sync workers %d; %d CPUs, load average %.1f; "
+              "%d repetitions, medians shown"
               % (os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8"),
                  "no authentication" if args.no_auth else "htpasswd auth, bcrypt cost %d" % args.bcrypt_cost,
-                 args.workers, os.cpu_count(), os.getloadavg()[0]))
+                 args.workers, os.cpu_count(), os.getloadavg()[0], args.repeat))
 
-        rows = []
-        for phase in ("full copy", "re-run, nothing to do"):
-            skopeo_s, skopeo_failed = run_skopeo(source, registries["skopeo"], repositories, workdir)
-            engine_s, engine = run_engine(source, registries["engine"], args.workers)
-            row = {"phase": phase, "skopeo": skopeo_s, "engine": engine_s, "engine_result": engine,
-                   "skopeo_failed": skopeo_failed}
-            if not args.skip_module:
-                row["module"], module = run_module(source, registries["module"], args.workers)
-                row["module_changed"] = module["changed"]
-            rows.append(row)
+        phases = ("full copy", "re-run, nothing to do")
+        seconds = dict((phase, dict((tool, []) for tool in tools)) for phase in phases)
+        sent = dict((phase, dict((tool, []) for tool in tools)) for phase in phases)
+        engine_results = dict((phase, []) for phase in phases)
+        skopeo_failed = set()
+        for repetition in range(args.repeat):
+            for tool in tools:
+                old = registries.pop(tool, None)
+                if old is not None:
+                    old.remove()
+                registries[tool] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth).start()
+            order = tools[repetition % len(tools):] + tools[:repetition % len(tools)]  # load drift hits each alike
+            for phase in phases:
+                for tool in order:
+                    destination = registries[tool]
+                    before = len(settled_log(source)) + len(settled_log(destination))
+                    if tool == "skopeo":
+                        elapsed, failed = run_skopeo(source, destination, repositories, workdir)
+                        skopeo_failed.update(failed)
+                    elif tool == "engine":
+                        elapsed, result = run_engine(source, destination, args.workers)
+                        engine_results[phase].append(result)
+                    else:
+                        elapsed = run_module(source, destination, args.workers)[0]
+                    seconds[phase][tool].append(elapsed)
+                    sent[phase][tool].append(len(settled_log(source)) + len(settled_log(destination)) - before)
 
         print()
-        print("%-22s %10s %12s %8s %12s %8s" % ("", "skopeo s", "oci_sync s", "ratio", "module s", "ratio"))
-        for row, target in zip(rows, (TARGET_FULL, TARGET_NOOP)):
-            ratio = row["skopeo"] / row["engine"]
-            line = "%-22s %10.2f %12.2f %7.1fx" % (row["phase"], row["skopeo"], row["engine"], ratio)
-            if "module" in row:
-                line += " %12.2f %7.1fx" % (row["module"], row["skopeo"] / row["module"])
+        header = "%-22s %10s %12s %7s" % ("", "skopeo s", "oci_sync s", "ratio")
+        if "module" in tools:
+            header += " %10s %7s" % ("module s", "ratio")
+        print(header + "   requests skopeo / oci_sync")
+        for phase, target in zip(phases, (TARGET_FULL, TARGET_NOOP)):
+            skopeo_s, engine_s = median(seconds[phase]["skopeo"]), median(seconds[phase]["engine"])
+            ratio = skopeo_s / engine_s
+            line = "%-22s %10.2f %12.2f %6.1fx" % (phase, skopeo_s, engine_s, ratio)
+            if "module" in tools:
+                module_s = median(seconds[phase]["module"])
+                line += " %10.2f %6.1fx" % (module_s, skopeo_s / module_s)
+            line += "   %d / %d" % (median(sent[phase]["skopeo"]), median(sent[phase]["engine"]))
             line += "   target >= %.0fx: %s" % (target, "met" if ratio >= target else "MISSED")
             print(line)
-        for row in rows:
-            if row["skopeo_failed"]:
-                print("skopeo could not copy (%s): %s" % (row["phase"], ", ".join(sorted(set(row["skopeo_failed"])))))
-        full, noop = rows[0]["engine_result"], rows[1]["engine_result"]
+            print("%-22s %s" % ("", "  all runs: " + "; ".join(
+                "%s %s" % (tool, " ".join("%.2f" % v for v in seconds[phase][tool])) for tool in tools)))
+        if skopeo_failed:
+            print("skopeo could not copy (in every run): %s" % ", ".join(sorted(skopeo_failed)))
+        full, noop = engine_results[phases[0]][-1], engine_results[phases[1]][-1]
         print("oci_sync full copy: %s" % json.dumps(full["summary"], sort_keys=True))
         print("oci_sync re-run:    changed=%s %s" % (noop["changed"], json.dumps(noop["summary"], sort_keys=True)))
-        peak = max(full["maxrss_kb"], noop["maxrss_kb"]) / 1024.0
+        peak = max(r["maxrss_kb"] for rs in engine_results.values() for r in rs) / 1024.0
         print("oci_sync peak memory (VmHWM of the engine process): %.1f MB, with a %d MiB layer   target < %d MB: %s"
               % (peak, args.big_mb, TARGET_MEMORY_MB, "met" if peak < TARGET_MEMORY_MB else "MISSED"))
+        print("oci_sync CPU time (its own process): full copy %.2f s, re-run %.2f s"
+              % (median([r["cpu_s"] for r in engine_results[phases[0]]]),
+                 median([r["cpu_s"] for r in engine_results[phases[1]]])))
 
         ok = True
-        for name in names[1:]:
-            registry = registries[name]
+        for tool in tools:
+            registry = registries[tool]
             got = digests(api_for(registry.url, *registry.admin), repositories)
             same = sum(1 for key, digest in source_digests.items() if got.get(key) == digest)
-            ok = ok and same == len(source_digests)
-            print("digests identical, source vs %-7s %d/%d" % (name + ":", same, len(source_digests)))
+            ok = ok and (same == len(source_digests) or tool == "skopeo")
+            print("digests identical, source vs %-7s %d/%d" % (tool + ":", same, len(source_digests)))
         return 0 if ok else 1
     finally:
         for registry in registries.values():
