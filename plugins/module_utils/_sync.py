@@ -376,7 +376,9 @@ class SyncEngine:
             self._node(repo, digest, media_type, present=True)
             self.stats.add("tags_unchanged")
             return
-        self._node(repo, digest, media_type, tag=tag)
+        # A tag the destination does not have at all: go straight to the copy (blobs are HEAD-checked one by
+        # one, so a manifest that is there under another name costs nothing more than its PUT).
+        self._node(repo, digest, media_type, tag=tag, absent=tag not in repo.destination_tags)
         if tag not in repo.pushed_tags:
             body, media_type = self._manifest(repo, digest)
             self._put_manifest(repo, tag, body, media_type)
@@ -395,16 +397,17 @@ class SyncEngine:
                 repo.manifests[digest] = cached
         return cached
 
-    def _node(self, repo, digest, media_type=None, tag=None, present=False):
+    def _node(self, repo, digest, media_type=None, tag=None, present=False, absent=False):
         """Make ``digest`` and everything below it present on the destination, then its referrers.
 
         ``present``: the destination is known to have it (same digest under the tag, or listed by a
         referrers index that is already there); only referrers below it are looked at.
         ``tag``: push it under this tag (one PUT instead of two) if this call is the one that copies it.
+        ``absent``: copy without asking the destination for the digest first.
         """
         def work():
             copied = False
-            if not present and self.destination.head_manifest(repo.destination, digest) is None:
+            if not present and (absent or self.destination.head_manifest(repo.destination, digest) is None):
                 self._copy_manifest(repo, digest, tag)
                 copied = True
             self._below(repo, digest, media_type, copied)
