@@ -471,13 +471,13 @@ class SyncEngine:
 
     # -- referrers ---------------------------------------------------------------------------------
     def _supports_referrers(self, side, api, repository, digest):
-        with self._probe_lock:
-            known = self._referrers_api.get(side)
+        """Whether the source (or destination) has the referrers API: asked once per run (the others wait)."""
+        known = self._referrers_api.get(side)
         if known is not None:
             return known
-        supported = api.referrers(repository, digest) is not None
         with self._probe_lock:
-            self._referrers_api.setdefault(side, supported)
+            if side not in self._referrers_api:
+                self._referrers_api[side] = api.referrers(repository, digest) is not None
             return self._referrers_api[side]
 
     def _may_have_referrers(self, repo, digest):
