@@ -142,6 +142,28 @@ def test_absent_user_can_no_longer_log_in(deployment):
     deployment.vars["oci_registry_users"] = users
 
 
+def test_deleting_a_namespace_with_content_needs_force(deployment):
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import PLATFORM_NAMESPACES
+    kcl_absent = [dict(ns, state="absent") if ns["name"] == "provisioning-kcl" else ns for ns in PLATFORM_NAMESPACES]
+    user = creds("alice")
+    refused = deployment.playbook("init.yml", oci_registry_namespaces=kcl_absent)
+    assert refused.rc != 0, refused
+    assert "still holds" in refused.output and "force=true" in refused.output, refused
+    assert deployment.curl("HEAD", "/v2/provisioning-kcl/lib/manifests/v1", user) == 200
+    assert deployment.curl("POST", "/v2/provisioning-kcl/lib/blobs/uploads/", user) == 202
+
+    forced = deployment.playbook("init.yml", oci_registry_namespaces=kcl_absent, oci_registry_namespaces_force=True)
+    assert forced.rc == 0, forced
+    assert deployment.curl("HEAD", "/v2/provisioning-kcl/lib/manifests/v1", deployment.admin) == 404
+    assert deployment.curl("HEAD", "/v2/provisioning-kcl/schemas/manifests/v1", deployment.admin) == 404
+    # Its rules went with it: the repositories are now in no namespace, for admins only.
+    assert deployment.curl("POST", "/v2/provisioning-kcl/lib/blobs/uploads/", user) == 403
+
+    restored = deployment.playbook("init.yml")
+    assert restored.rc == 0, restored
+    assert deployment.curl("POST", "/v2/provisioning-kcl/lib/blobs/uploads/", user) == 202
+
+
 def test_changed_password_takes_effect_and_old_one_stops_working(deployment):
     old = creds("carol")
     new = (old[0], old[1] + "-New2")
