@@ -45,7 +45,7 @@ def test_anonymous_read_of_private_namespace_is_refused(deployment, image, tmp_p
     assert pulled.returncode != 0
 
 
-@pytest.mark.parametrize("namespace", NAMESPACES)
+@pytest.mark.parametrize("namespace", NAMESPACES + ("elsewhere",))
 def test_anonymous_push_is_refused(deployment, image, namespace):
     assert deployment.curl("POST", "/v2/%s/anon/blobs/uploads/" % namespace) == 401
     pushed = deployment.push(image, "v1", namespace + "/anon")
