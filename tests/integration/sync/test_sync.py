@@ -215,6 +215,7 @@ def test_destination_refusing_writes_fails_naming_the_repository(source, destina
     assert rc != 0
     assert "apps/app01" in result["msg"] and "apps/app00" not in result["msg"]
     assert "refused to write to repository 'apps/app01' (HTTP 403)" in result["msg"]
+    assert destination.admin[1] not in output and source.admin[1] not in output
     assert len(result["errors"]) == 1
     status = dict((e["repository"], e["status"]) for e in result["verification"])
     assert status == {"apps/app00": "match", "apps/app01": "failed"}
@@ -275,3 +276,17 @@ def test_migrate_playbook_refuses_an_incomplete_source_before_copying(destinatio
     assert rc != 0
     assert "migrate_source must be a dict with at least registry_url" in output
     assert "Copy the repositories" not in output
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"destination_prefix": "Mirror"}, "destination_prefix"),
+    ({"workers": 0}, "workers must be between 1 and 64"),
+    ({"source": {"registry_url": "ftp://127.0.0.1:1"}}, "registry_url must be an http:// or https:// URL"),
+])
+def test_bad_input_fails_before_any_request(args, message):
+    # Both registries are unreachable ports: any request would fail with "Connection refused" instead.
+    base = {"source": {"registry_url": "http://127.0.0.1:1"}, "destination": {"registry_url": "http://127.0.0.1:1"}}
+    rc, result, output = run_module("oci_sync", dict(base, **args))
+    assert rc != 0
+    assert message in result["msg"], result["msg"]
+    assert "Connection refused" not in output
