@@ -45,11 +45,23 @@ else
       "using $local_image instead (CNCF Distribution 2.8 from Debian's docker-registry, built by tests/bed/images.sh)"
 fi
 
+# 1b. The access front's nginx: the role's default when it is here or can be pulled, else the local build.
+front_official=nginx:1.27-bookworm
+front_local=${OCI_TEST_NGINX_IMAGE:-oci-registry-test/nginx:bookworm}
+if docker image inspect "$front_official" >/dev/null 2>&1 \
+   || timeout "$pull_timeout" docker pull --quiet "$front_official" >/dev/null 2>&1; then
+  front_image=$front_official
+else
+  front_image=$front_local
+fi
+say "Access front image: $front_image"
+
 # 2. Deploy with the playbook, on the shipped inventory (localhost).
 say "ansible-playbook playbooks/deploy.yml -e registry_type=distribution -e oci_registry_image=$image"
 ansible-playbook playbooks/deploy.yml \
   -e registry_type=distribution \
   -e "oci_registry_image=$image" \
+  -e "distribution_front_image=$front_image" \
   -e "oci_registry_bind_address=$bind" \
   -e "oci_registry_port=$port" \
   -e distribution_debug_enabled=true \

@@ -32,13 +32,22 @@ def test_container_settings(host, inventory_vars):
     info = json.loads(host.check_output("docker inspect %s", CONTAINER))[0]
     assert info["Config"]["Image"] == inventory_vars["oci_registry_image"]
     assert info["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
-    assert info["HostConfig"]["PortBindings"] == {"5000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5000"}]}
+    # Behind the access front: no published port, only the internal network.
+    assert not info["HostConfig"]["PortBindings"]
+    assert list(info["NetworkSettings"]["Networks"]) == [CONTAINER + "-internal"]
     assert info["Config"]["Labels"]["io.provisioning.oci_registry.type"] == "distribution"
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     # The local 2.8 image names /etc/docker/registry/config.yml in its Cmd: the role follows it.
     assert mounts["/etc/docker/registry/config.yml"]["Source"] == CONFIG_DIR + "/config.yml"
     assert mounts["/etc/docker/registry/config.yml"]["RW"] is False
     assert mounts["/var/lib/registry"]["Source"] == DATA_DIR
+
+
+def test_front_publishes_the_port(host, inventory_vars):
+    info = json.loads(host.check_output("docker inspect %s", CONTAINER + "-front"))[0]
+    assert info["State"]["Running"] is True
+    assert info["Config"]["Image"] == inventory_vars["distribution_front_image"]
+    assert info["HostConfig"]["PortBindings"] == {"5000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5000"}]}
 
 
 def test_port_listening(host):
