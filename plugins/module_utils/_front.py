@@ -60,6 +60,12 @@ DEFAULT_SETTINGS = {
     # The htpasswd file is 0640 root:root on the host; the workers read it through this group.
     "worker_group": "root",
     "worker_processes": "auto",
+    # TLS: the front terminates it when both paths are set (files on the host, mounted at the same paths).
+    "tls_certificate": "",
+    "tls_key": "",
+    # Requests per second and per client address (nginx limit_req); 0 turns the limit off.
+    "rate_limit": 0,
+    "rate_limit_burst": 0,
 }
 SETTING_KEYS = tuple(DEFAULT_SETTINGS)
 
@@ -90,6 +96,19 @@ def check_settings(settings):
             value = merged[key] = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise InvalidParameterError("front settings: %s must be a port from 1 to 65535, got %r" % (key, value))
+    for key in ("rate_limit", "rate_limit_burst"):
+        value = merged[key]
+        if isinstance(value, str) and value.isdigit():
+            value = merged[key] = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidParameterError("front settings: %s must be an integer >= 0 (0: off), got %r" % (key, value))
+    tls = [merged["tls_certificate"] or "", merged["tls_key"] or ""]
+    if bool(tls[0]) != bool(tls[1]):
+        raise InvalidParameterError("front settings: tls_certificate and tls_key go together (both or neither)")
+    for key, value in zip(("tls_certificate", "tls_key"), tls):
+        if value and (not isinstance(value, str) or not value.startswith("/") or not _SAFE_TOKEN.match(value)):
+            raise InvalidParameterError("front settings: %s must be an absolute path of plain characters, got %r"
+                                        % (key, value))
     if merged["listen_port"] == merged["internal_port"]:
         raise InvalidParameterError("front settings: listen_port and internal_port must differ")
     for key in ("upstream", "resolver", "htpasswd_path", "worker_user", "worker_group", "worker_processes"):
@@ -343,9 +362,23 @@ def render(settings, access):
     add("    '' 'registry/2.0';")
     add("  }")
     add("")
+    if settings["rate_limit"]:
+        add("  # Requests per second per client address (rate_limit in front.json).")
+        add("  limit_req_zone $binary_remote_addr zone=front_rate:10m rate=%dr/s;" % settings["rate_limit"])
+        add("  limit_req_status 429;")
+        add("")
     add("  # Public: authentication.")
     add("  server {")
-    add("    listen %d;" % settings["listen_port"])
+    if settings["tls_certificate"]:
+        add("    listen %d ssl;" % settings["listen_port"])
+        add("    ssl_certificate %s;" % settings["tls_certificate"])
+        add("    ssl_certificate_key %s;" % settings["tls_key"])
+        add("    ssl_protocols TLSv1.2 TLSv1.3;")
+        add("    ssl_session_cache shared:front_tls:1m;")
+    else:
+        add("    listen %d;" % settings["listen_port"])
+    if settings["rate_limit"]:
+        add("    limit_req zone=front_rate burst=%d nodelay;" % settings["rate_limit_burst"])
     add("    location /v2/ {")
     add("      auth_basic $front_realm;")
     add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
