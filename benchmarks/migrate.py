@@ -172,6 +172,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of every measurement (default 3)")
     parser.add_argument("--no-auth", action="store_true",
                         help="registries without authentication (what is left is the copiers' own work)")
+    parser.add_argument("--quiet-registries", action="store_true",
+                        help="registries log errors only (their access log stays on: requests are counted from it)")
     parser.add_argument("--skip-module", action="store_true", help="do not time the module through ansible")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -181,11 +183,12 @@ def main():
     from tests.integration.sync import dataset
     from tests.integration.sync.registries import SyncRegistry
 
+    extra = {"log": {"level": "error"}} if args.quiet_registries else None
     tools = ["skopeo", "engine"] + ([] if args.skip_module else ["module"])
     registries = {}
     workdir = tempfile.mkdtemp(prefix="oci-bench-")
     try:
-        source = registries["source"] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth).start()
+        source = registries["source"] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth, config_extra=extra).start()
         started = time.monotonic()
         expected = dataset.build(api_for(source.url, *source.admin), apps=args.apps, app_tags=args.tags_per_app,
                                  big_blob_size=args.big_mb * 1024 * 1024)[0]
@@ -197,7 +200,8 @@ def main():
         print("registries: CNCF Distribution 2.8 (%s), %s; oci_sync workers %d; %d CPUs, load average %.1f; "
               "%d repetitions, medians shown"
               % (os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8"),
-                 "no authentication" if args.no_auth else "htpasswd auth, bcrypt cost %d" % args.bcrypt_cost,
+                 ("no authentication" if args.no_auth else "htpasswd auth, bcrypt cost %d" % args.bcrypt_cost)
+                 + (", logging errors only" if args.quiet_registries else ""),
                  args.workers, os.cpu_count(), os.getloadavg()[0], args.repeat))
 
         phases = ("full copy", "re-run, nothing to do")
@@ -210,7 +214,7 @@ def main():
                 old = registries.pop(tool, None)
                 if old is not None:
                     old.remove()
-                registries[tool] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth).start()
+                registries[tool] = SyncRegistry(bcrypt_cost=args.bcrypt_cost, auth=not args.no_auth, config_extra=extra).start()
             order = tools[repetition % len(tools):] + tools[:repetition % len(tools)]  # load drift hits each alike
             for phase in phases:
                 for tool in order:

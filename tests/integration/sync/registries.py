@@ -5,6 +5,7 @@ tens of milliseconds of CPU per request, which would measure bcrypt rather than 
 registries keep htpasswd auth, with a configurable (by default the lowest) bcrypt cost.
 """
 
+import json
 import os
 import re
 
@@ -21,6 +22,13 @@ class SyncRegistry(Registry):
 
     def _write_config(self):
         super()._write_config()
+        if self.config_extra:
+            path = os.path.join(self.dir, "config.yml")
+            with open(path) as fh:
+                config = json.load(fh)  # the base class writes JSON (which is YAML)
+            _merge(config, self.config_extra)
+            with open(path, "w") as fh:
+                json.dump(config, fh)
         if self.auth:
             with open(os.path.join(self.dir, "htpasswd"), "w") as fh:
                 for user, password in self.users.items():
@@ -49,3 +57,11 @@ class SyncRegistry(Registry):
             if method == "PUT" and match and status == 201:
                 found.append((match.group(1), "sha256:" + match.group(2)))
         return found
+
+
+def _merge(base, extra):
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
