@@ -80,8 +80,8 @@ EXAMPLES = r"""
 - name: Every namespace of the access model (zot)
   provisioning.oci_registry.oci_policy:
     registry_type: zot
-    htpasswd_path: /etc/zot/htpasswd
-    config_path: /etc/zot/config.json
+    htpasswd_path: /etc/oci-registry/htpasswd  # zot_config_dir on the host
+    config_path: /etc/oci-registry/config.json
     namespaces: "{{ oci_registry_namespaces }}"
 """
 

@@ -42,9 +42,11 @@ options:
         (no C(:), which separates name and hash in htpasswd files).
       - Mutually exclusive with O(users).
     type: str
-  password:
+  user_password:
     description:
-      - The user's password. Required to create a user.
+      - The password of the user O(name). Required to create a user.
+      - Not to be confused with O(password), the password of O(username) that the module connects with
+        (Harbor, or where the registry is asked whether a namespace holds content).
     type: str
   admin:
     description:
@@ -101,13 +103,13 @@ EXAMPLES = r"""
     htpasswd_path: /etc/oci-registry/htpasswd
     front_config_path: /etc/oci-registry/front/nginx.conf
     name: ci
-    password: "{{ vault_ci_password }}"
+    user_password: "{{ vault_ci_password }}"
 
 - name: Every user of the access model, removing any other (zot)
   provisioning.oci_registry.oci_user:
     registry_type: zot
-    htpasswd_path: /etc/zot/htpasswd
-    config_path: /etc/zot/config.json
+    htpasswd_path: /etc/oci-registry/htpasswd  # zot_config_dir on the host
+    config_path: /etc/oci-registry/config.json
     users: "{{ oci_registry_users }}"
     exclusive: true
     keep: [admin]
@@ -181,7 +183,7 @@ def wanted_users(params):
     if params["users"] is not None:
         # A password is needed to create a user; the backend says so when one is missing.
         return normalize_users(params["users"], "users", require_password=False)
-    return [normalize_user({"name": params["name"], "password": params["password"], "admin": params["admin"],
+    return [normalize_user({"name": params["name"], "password": params["user_password"], "admin": params["admin"],
                             "groups": params["groups"], "state": params["state"]}, "name", require_password=False)]
 
 
@@ -239,7 +241,7 @@ def main():
     module = AnsibleModule(
         argument_spec=access_argument_spec(
             name=dict(type="str"),
-            password=dict(type="str", no_log=True),
+            user_password=dict(type="str", no_log=True),
             admin=dict(type="bool", default=False),
             groups=dict(type="list", elements="str", default=[]),
             state=dict(type="str", default="present", choices=["present", "absent"]),

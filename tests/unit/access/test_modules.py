@@ -13,7 +13,7 @@ def files(front_dir, tmp_path):
 
 
 def test_user_create_check_mode_idempotence_and_masking(run_module, front_dir, tmp_path):
-    args = dict(files(front_dir, tmp_path), name="alice", password="Pw-alice-1", admin=True)
+    args = dict(files(front_dir, tmp_path), name="alice", user_password="Pw-alice-1", admin=True)
     checked = run_module("oci_user", check_mode=True, **args)
     assert checked["changed"] is True and not (tmp_path / "htpasswd").exists()
     assert checked["diff"]["after"]["alice"]["password"] == "******** (changed)"
@@ -29,10 +29,10 @@ def test_user_create_check_mode_idempotence_and_masking(run_module, front_dir, t
 
 
 def test_password_change_keeps_inode_and_masks_both_passwords(run_module, front_dir, tmp_path):
-    args = dict(files(front_dir, tmp_path), name="bob", password="Old-pass-1")
+    args = dict(files(front_dir, tmp_path), name="bob", user_password="Old-pass-1")
     run_module("oci_user", **args)
     inode = os.stat(tmp_path / "htpasswd").st_ino
-    changed = run_module("oci_user", **dict(args, password="New-pass-2"))
+    changed = run_module("oci_user", **dict(args, user_password="New-pass-2"))
     assert changed["changed"] and changed["users"][0]["password_changed"]
     assert changed["diff"]["before"]["bob"]["password"] == "********"
     assert changed["diff"]["after"]["bob"]["password"] == "******** (changed)"
@@ -40,7 +40,7 @@ def test_password_change_keeps_inode_and_masks_both_passwords(run_module, front_
     # htpasswd changes need no reload: nginx reads the file per request.
     assert changed["restart_required"] is False
     assert os.stat(tmp_path / "htpasswd").st_ino == inode
-    on_create = run_module("oci_user", **dict(args, password="Third-3", update_password="on_create"))
+    on_create = run_module("oci_user", **dict(args, user_password="Third-3", update_password="on_create"))
     assert on_create["changed"] is False
 
 

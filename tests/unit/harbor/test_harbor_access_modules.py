@@ -30,8 +30,7 @@ def test_users(double, tmp_path):
     assert "Prov-Passw0rd" not in json.dumps(real)
     again = run_module("oci_user", double, tmp_path, users=USERS)
     assert not again["changed"], again
-    # the users list: in the name form, oci_user's `password` is also the connection's password
-    changed = run_module("oci_user", double, tmp_path, users=[{"name": "provisioning", "password": "New-Passw0rd2"}])
+    changed = run_module("oci_user", double, tmp_path, name="provisioning", user_password="New-Passw0rd2")
     assert changed["changed"] and double.user("provisioning")["password"] == "New-Passw0rd2"
     gone = run_module("oci_user", double, tmp_path, name="provisioning", state="absent")
     assert gone["changed"] and double.user("provisioning") is None
