@@ -445,3 +445,40 @@ def test_shared_blobs_are_mounted_or_uploaded_once_per_repository(refuse_mounts)
     else:
         assert len(uploads) == 1 and len(mounts) == 2
     assert result["summary"]["blobs_mounted"] == len(mounts)
+
+
+OTHER = sha256_digest(b"{}")
+
+
+class _MovingTags(MemoryRegistry):
+    """A destination where someone else moves every tag right after it was pushed."""
+
+    def put_manifest(self, repo, reference, body, media_type):
+        digest = super().put_manifest(repo, reference, body, media_type)
+        if ":" not in reference:
+            self.manifests[(repo, OTHER)] = (b"{}", OCI_MANIFEST)
+            self.tags_of[repo][reference] = OTHER
+        return digest
+
+
+class _LosingReferrers(MemoryRegistry):
+    """A destination with the referrers API that never lists any referrer."""
+
+    def referrers(self, repo, digest):
+        return []
+
+
+@pytest.mark.parametrize("destination_class, wrong", [(_MovingTags, "digest"), (_LosingReferrers, "referrers")])
+def test_verification_reports_every_difference(source, destination_class, wrong):
+    destination = destination_class(referrers_api=True)
+    result = SyncEngine(source, destination, repositories=["team/app"]).run()
+    entry = result["verification"][0]
+    assert entry["status"] == "mismatch"
+    if wrong == "digest":
+        assert entry["destination_digest"] == OTHER != entry["source_digest"]
+    else:
+        assert (entry["source_referrers"], entry["destination_referrers"]) == (1, 0)
+    assert result["errors"] == [
+        "team/app:v1 differs after the copy: source %s with %s referrer(s), destination team/app:v1 is %s with %s"
+        % (entry["source_digest"], entry["source_referrers"], entry["destination_digest"],
+           entry["destination_referrers"])]
