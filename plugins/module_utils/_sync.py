@@ -357,7 +357,7 @@ class SyncEngine:
         media_type = manifest_media_type(source.body, source.media_type)
         with repo.lock:
             repo.manifests[source.digest] = (source.body, media_type)
-        current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
+        current = self._destination_tag(repo, tag)
         unchanged = current is not None and current.digest == source.digest
         blobs = references(source.body, media_type)[1]
         weight = 0 if unchanged else len(source.body) + sum(b.get("size") or 0 for b in blobs)
@@ -385,6 +385,16 @@ class SyncEngine:
         self.stats.add("tags_copied")
         with repo.lock:
             self.copied.append("%s:%s" % (repo.source, tag))
+
+    def _destination_tag(self, repo, tag, listed=True):
+        """What ``tag`` is on the destination (ManifestRef or None); ``listed``: only ask for listed tags.
+        Registries answer HEAD with the digest; one that does not is asked with GET (the digest of the bytes)."""
+        if listed and tag not in repo.destination_tags:
+            return None
+        current = self.destination.head_manifest(repo.destination, tag)
+        if current is not None and not current.digest:
+            current = self.destination.get_manifest(repo.destination, tag)
+        return current
 
     # -- manifests ------------------------------------------------------------------------------
     def _manifest(self, repo, digest):
@@ -498,7 +508,7 @@ class SyncEngine:
             descriptors = self.source.referrers(repo.source, digest) or []
         elif index is not None:
             descriptors = references(index.body, OCI_INDEX)[0]
-            current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
+            current = self._destination_tag(repo, tag)
             if current is not None and current.digest == index.digest:
                 # The index landed after its referrers did: they are there; look below them only.
                 repo.referrer_counts[digest] = len(descriptors)
@@ -512,7 +522,7 @@ class SyncEngine:
             if self._node(repo, descriptor["digest"], descriptor.get("mediaType")):
                 self.stats.add("referrers_copied")
         if index is not None:
-            current = self.destination.head_manifest(repo.destination, tag) if tag in repo.destination_tags else None
+            current = self._destination_tag(repo, tag)
             if current is None or current.digest != index.digest:
                 self._put_manifest(repo, tag, index.body, manifest_media_type(index.body, index.media_type))
         elif descriptors and not self._supports_referrers("destination", self.destination, repo.destination, digest):
@@ -662,7 +672,7 @@ class SyncEngine:
             if result is None:
                 continue
             if result["destination_digest"] is None:
-                current = None if self.check_mode else self.destination.head_manifest(repo.destination, tag)
+                current = None if self.check_mode else self._destination_tag(repo, tag, listed=False)
                 result["destination_digest"] = current.digest if current is not None else None
             digest = result["source_digest"]
             result["source_referrers"] = repo.referrer_counts.get(digest, 0)

@@ -482,3 +482,20 @@ def test_verification_reports_every_difference(source, destination_class, wrong)
         "team/app:v1 differs after the copy: source %s with %s referrer(s), destination team/app:v1 is %s with %s"
         % (entry["source_digest"], entry["source_referrers"], entry["destination_digest"],
            entry["destination_referrers"])]
+
+
+class _HeadWithoutDigest(MemoryRegistry):
+    """A registry whose HEAD answers carry no Docker-Content-Digest header."""
+
+    def head_manifest(self, repo, reference):
+        found = super().head_manifest(repo, reference)
+        return None if found is None else ManifestRef(None, found.media_type, found.size)
+
+
+def test_destination_without_digest_header_is_compared_by_its_bytes(source):
+    destination = _HeadWithoutDigest(referrers_api=False)
+    first = SyncEngine(source, destination).run()
+    assert first["changed"] and first["errors"] == []
+    again = SyncEngine(source, destination).run()
+    assert again["changed"] is False and again["errors"] == []
+    assert set(e["status"] for e in again["verification"]) == {"match"}
