@@ -290,3 +290,28 @@ def test_bad_input_fails_before_any_request(args, message):
     assert rc != 0
     assert message in result["msg"], result["msg"]
     assert "Connection refused" not in output
+
+
+def test_copy_through_the_access_front_and_a_namespace_it_refuses(source):
+    from .access_front import AccessFront
+
+    users = {"admin": ("Adm1n-front-pw", True), "pusher": ("Pusher-front-pw", False)}
+    front = AccessFront(users, {"apps": [{"subjects": ["pusher"], "actions": ["read", "write"]}],
+                                "locked": [{"subjects": ["pusher"], "actions": ["read"]}]}).start()
+    try:
+        args = {"source": source.endpoint(), "destination": front.endpoint("pusher"),
+                "repositories": ["apps/app00", "apps/app01"]}
+        rc, result, output = run_module("oci_sync", args)
+        assert rc == 0, output
+        assert result["summary"]["blobs_mounted"] > 0  # mounts across the namespace pass the front's rules
+        assert set(e["status"] for e in result["verification"]) == {"match"}
+        rc, again, output = run_module("oci_sync", args)
+        assert rc == 0 and again["changed"] is False, output
+
+        rc, refused, output = run_module("oci_sync", dict(args, destination_prefix="locked"))
+        assert rc != 0
+        assert "refused to write to repository 'locked/apps/app00' (HTTP 403)" in refused["msg"]
+        assert "refused to write to repository 'locked/apps/app01' (HTTP 403)" in refused["msg"]
+        assert "Pusher-front-pw" not in output
+    finally:
+        front.remove()
