@@ -584,7 +584,12 @@ class SyncEngine:
         return True
 
     def _mount(self, repo, digest, location):
-        mounted = self._write(repo, self.destination.mount_blob, repo.destination, digest, location)
+        try:
+            mounted = self.destination.mount_blob(repo.destination, digest, location)
+        except RegistryHTTPError as exc:
+            if exc.status not in REFUSED_STATUSES:
+                raise
+            mounted = False  # no read on the other repository, say: the upload that follows tells about writes
         if not mounted:
             self._mounts = False  # the registry answers with an upload session instead: stop asking
         return mounted

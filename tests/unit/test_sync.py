@@ -9,7 +9,10 @@ import threading
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
+    InvalidParameterError,
+    RegistryHTTPError,
+)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._oci import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
@@ -319,6 +322,8 @@ class MemoryRegistry:
 
     def mount_blob(self, repo, digest, from_repo):
         self.mount_attempts = getattr(self, "mount_attempts", 0) + 1
+        if getattr(self, "refuse_mounts", False) == 403:
+            raise RegistryHTTPError("POST", "http://registry/v2/%s/blobs/uploads/" % repo, 403)
         if (from_repo, digest) not in self.blobs or getattr(self, "refuse_mounts", False):
             return False
         self.writes.append(("mount", repo, digest))
@@ -424,7 +429,7 @@ def test_digest_checked_on_every_transfer(source):
     assert key not in destination.blobs
 
 
-@pytest.mark.parametrize("refuse_mounts", [False, True])
+@pytest.mark.parametrize("refuse_mounts", [False, True, 403])
 def test_shared_blobs_are_mounted_or_uploaded_once_per_repository(refuse_mounts):
     source = MemoryRegistry(referrers_api=False)
     shared = source.add_blob("a/one", b"shared base layer")
