@@ -1,0 +1,118 @@
+# Copyright: provisioning.oci_registry contributors
+# Apache License 2.0 (see LICENSE)
+"""Read a running registry's access model back, in the shape of the collection's input variables.
+
+``oci_registry_users`` entries are ``{name, admin, groups}`` (never a password: none can be read
+back), ``oci_registry_namespaces`` entries ``{name, description, public, retention, quota_gb,
+policies}`` - exactly what playbooks/init.yml takes, normalized and sorted, so that an export applied
+to another registry exports again as the same document, and applied to the same registry changes
+nothing. Repositories and tags are counted from the registry's API; garbage-collection settings
+are reported per type in the shape of that type's role variables.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
+    normalize_namespaces,
+    normalize_users,
+)
+
+GATHER = ("users", "namespaces", "repositories", "gc")
+NAMESPACE_EXPORT_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies")
+
+
+def namespace_names(backend):
+    """Sorted names of the namespaces the registry's access model holds."""
+    kind = backend.registry_type
+    if kind == "distribution":
+        return sorted(backend._front_files("reading namespaces").access["namespaces"])
+    if kind == "zot":
+        from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotFiles
+
+        keys = ZotFiles(backend.access).repositories()
+        return sorted(set(k[:-len("/**")] if k.endswith("/**") else k for k in keys
+                          if k not in ("**", "*") and not k.startswith("*")))
+    if kind == "harbor":
+        return sorted(p["name"] for p in backend.api.list_projects())
+    raise InvalidParameterError("registry_type %r has no namespaces to read" % kind)
+
+
+def export_users(backend, exclude=()):
+    users = []
+    for name in backend.user_names():
+        if name in exclude:
+            continue
+        user = backend.user_get(name)
+        if user is None:
+            continue
+        users.append({"name": name, "admin": bool(user.get("admin")), "groups": sorted(user.get("groups") or [])})
+    # The same normalization as the input (passwords are not required to read back).
+    normal = normalize_users([dict(u) for u in users], "oci_registry_users", require_password=False)
+    return [{"name": u["name"], "admin": u["admin"], "groups": u["groups"]} for u in normal]
+
+
+def export_namespaces(backend):
+    namespaces = []
+    for name in namespace_names(backend):
+        namespace = backend.namespace_get(name)
+        if namespace is None:
+            continue
+        entry = dict((key, namespace.get(key)) for key in NAMESPACE_EXPORT_KEYS)
+        entry["description"] = entry["description"] or ""
+        namespaces.append(entry)
+    normal = normalize_namespaces(namespaces, "oci_registry_namespaces")
+    out = []
+    for namespace in normal:
+        entry = dict((key, namespace[key]) for key in NAMESPACE_EXPORT_KEYS)
+        entry["policies"] = sorted(entry["policies"], key=lambda p: (p["subjects"], p["actions"]))
+        out.append(entry)
+    return out
+
+
+def repositories(backend):
+    """{count, tags, items: [{name, tags}]} from the catalog and the tag lists."""
+    if backend.client is None:
+        raise InvalidParameterError("registry_url (with credentials allowed to read the catalog) is needed to "
+                                    "count repositories and tags")
+    items = []
+    for name in sorted(backend.oci.catalog()):
+        tags = sorted(backend.oci.tags(name) or [])
+        items.append({"name": name, "tags": tags})
+    return {"count": len(items), "tags": sum(len(i["tags"]) for i in items), "items": items}
+
+
+def gc_settings(backend):
+    """Garbage collection: zot in the shape of its role variables, Harbor its schedule, None for Distribution."""
+    kind = backend.registry_type
+    if kind == "distribution":
+        # Distribution collects garbage only offline (`registry garbage-collect`), never by itself.
+        return None
+    if kind == "zot":
+        from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotFiles
+
+        storage = ZotFiles(backend.access).config.get("storage") or {}
+        return {"zot_gc": bool(storage.get("gc", True)), "zot_gc_delay": storage.get("gcDelay"),
+                "zot_gc_interval": storage.get("gcInterval")}
+    if kind == "harbor":
+        schedule = backend.api.gc_schedule() or {}
+        # Harbor's own shape (its gc/schedule API); the harbor role does not set one.
+        return {"schedule": {"type": (schedule.get("schedule") or {}).get("type"),
+                             "cron": (schedule.get("schedule") or {}).get("cron")}}
+    return None
+
+
+def gather(backend, parts, exclude_users=()):
+    unknown = sorted(set(parts) - set(GATHER))
+    if unknown:
+        raise InvalidParameterError("gather: unknown part(s) %s; valid: %s" % (", ".join(unknown), ", ".join(GATHER)))
+    result = {}
+    if "users" in parts:
+        result["oci_registry_users"] = export_users(backend, exclude_users)
+    if "namespaces" in parts:
+        result["oci_registry_namespaces"] = export_namespaces(backend)
+    if "repositories" in parts:
+        result["repositories"] = repositories(backend)
+    if "gc" in parts:
+        result["gc"] = gc_settings(backend)
+    return result

@@ -1,0 +1,150 @@
+#!/usr/bin/python
+# Copyright: provisioning.oci_registry contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: oci_registry_info
+short_description: Export a running OCI registry's users, namespaces, policies, content counts and GC settings
+version_added: 0.1.0
+description:
+  - Reads a running registry (zot, Harbor or CNCF Distribution with its access front) and returns its access model
+    in exactly the shape of the collection's input variables, C(oci_registry_users) and C(oci_registry_namespaces),
+    so that the result can be applied elsewhere with C(playbooks/init.yml) or the modules
+    M(provisioning.oci_registry.oci_user), M(provisioning.oci_registry.oci_namespace) and
+    M(provisioning.oci_registry.oci_policy). Applied to the same registry it changes nothing.
+  - Users are returned with their names and flags (C(admin), C(groups)) only. Passwords cannot be read back; add
+    them (for example from a vault) before applying the export to another registry.
+  - V(zot) and V(distribution) keep users and rules in files on the registry host (run the module there);
+    V(harbor) is read through its API.
+  - Also counts repositories and tags (catalog and tag lists, with O(registry_url)) and reports garbage-collection
+    settings where the registry has them.
+author:
+  - provisioning.oci_registry maintainers (@provisioning)
+extends_documentation_fragment:
+  - provisioning.oci_registry._access
+  - provisioning.oci_registry._connection
+  - provisioning.oci_registry._attributes
+  - provisioning.oci_registry._attributes.INFO_MODULE
+options:
+  gather:
+    description:
+      - What to read. V(users) and V(namespaces) give the access model, V(repositories) the content counts (needs
+        O(registry_url) and credentials that may read the catalog), V(gc) the garbage-collection settings.
+    type: list
+    elements: str
+    choices: [users, namespaces, repositories, gc]
+    default: [users, namespaces]
+  exclude_users:
+    description:
+      - User names left out of the export, typically the administrator the deployment manages itself.
+    type: list
+    elements: str
+    default: []
+seealso:
+  - module: provisioning.oci_registry.oci_user
+  - module: provisioning.oci_registry.oci_namespace
+  - module: provisioning.oci_registry.oci_policy
+"""
+
+EXAMPLES = r"""
+- name: Export the access model of a Distribution registry (with its access front)
+  provisioning.oci_registry.oci_registry_info:
+    registry_type: distribution
+    htpasswd_path: /etc/oci-registry/htpasswd
+    front_config_path: /etc/oci-registry/front/nginx.conf
+    exclude_users: [admin]
+  register: exported
+
+- name: Keep the export as the variables of another deployment (add the passwords before applying it)
+  ansible.builtin.copy:
+    content: "{{ {'oci_registry_users': exported.oci_registry_users,
+                  'oci_registry_namespaces': exported.oci_registry_namespaces} | to_nice_yaml }}"
+    dest: /srv/exports/registry-access.yml
+    mode: "0640"
+
+- name: Count repositories and tags of a zot registry
+  provisioning.oci_registry.oci_registry_info:
+    registry_url: https://registry.example.com:5000
+    registry_type: zot
+    username: admin
+    password: "{{ vault_admin_password }}"
+    config_path: /etc/oci-registry/config.json
+    gather: [repositories, gc]
+"""
+
+RETURN = r"""
+oci_registry_users:
+  description: The users, in the shape of the C(oci_registry_users) variable (without passwords), sorted by name.
+  returned: when O(gather) contains V(users)
+  type: list
+  elements: dict
+  sample:
+    - {name: ci, admin: false, groups: [builders]}
+oci_registry_namespaces:
+  description: The namespaces with their policies and retention, in the shape of the C(oci_registry_namespaces)
+    variable, sorted by name.
+  returned: when O(gather) contains V(namespaces)
+  type: list
+  elements: dict
+  sample:
+    - name: provisioning-kcl
+      description: KCL schemas
+      public: false
+      retention: {keep_tags: 20, max_age_days: 180}
+      quota_gb: null
+      policies:
+        - {subjects: [authenticated], actions: [read, write]}
+repositories:
+  description: Repositories and tags the registry holds.
+  returned: when O(gather) contains V(repositories)
+  type: dict
+  contains:
+    count:
+      description: Number of repositories in the catalog.
+      type: int
+    tags:
+      description: Number of tags over all repositories.
+      type: int
+    items:
+      description: Each repository with its tags.
+      type: list
+      elements: dict
+  sample: {count: 1, tags: 2, items: [{name: provisioning-kcl/app, tags: [v1, v2]}]}
+gc:
+  description:
+    - Garbage-collection settings. zot - C(zot_gc), C(zot_gc_delay), C(zot_gc_interval) (the role's variables);
+      Harbor - its schedule (C(type), C(cron)); Distribution - V(null) (it collects garbage only offline).
+  returned: when O(gather) contains V(gc)
+  type: dict
+  sample: {zot_gc: true, zot_gc_delay: 1h, zot_gc_interval: 24h}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
+    access_argument_spec,
+    access_backend,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._info import GATHER, gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=access_argument_spec(
+            gather=dict(type="list", elements="str", choices=list(GATHER), default=["users", "namespaces"]),
+            exclude_users=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = gather(access_backend(module), module.params["gather"], module.params["exclude_users"])
+    except OciRegistryError as exc:
+        exc.fail(module, changed=False)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
