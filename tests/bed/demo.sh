@@ -69,12 +69,14 @@ ansible-playbook playbooks/deploy.yml \
 
 # 3. Show it healthy. The password goes to the module through its environment fallback
 #    (OCI_REGISTRY_PASSWORD), never on a command line or in the output.
-url="http://$bind:$port"
+#    TLS is on: the CA deploy.yml generated is trusted, nothing else.
+url="https://$bind:$port"
 password_file=$config_dir/admin.password
-say "provisioning.oci_registry.oci_health against $url"
+ca_file=$config_dir/pki/ca.crt
+say "provisioning.oci_registry.oci_health against $url (trusting $ca_file)"
 OCI_REGISTRY_PASSWORD=$(<"$password_file") \
   ansible localhost -m provisioning.oci_registry.oci_health \
-  -a "registry_url=$url registry_type=distribution username=admin debug_url=http://$bind:$debug_port"
+  -a "registry_url=$url registry_type=distribution username=admin ca_path=$ca_file debug_url=http://$bind:$debug_port"
 
-say "The registry answers at $url (user admin); its admin password is in $password_file (mode 0600)."
+say "The registry answers at $url (user admin); its admin password is in $password_file (mode 0600); its CA is $ca_file, installed in /etc/docker/certs.d/$bind:$port/ and /etc/containers/certs.d/$bind:$port/."
 echo "    docker login $bind:$port -u admin --password-stdin < $password_file"

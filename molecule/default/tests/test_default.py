@@ -5,7 +5,9 @@ import json
 import pytest
 
 CONTAINER = "oci-registry"
-URL = "http://127.0.0.1:5000/v2/"
+URL = "https://127.0.0.1:5000/v2/"
+# Installed by deploy.yml's trust play on the registry host too (TLS is on by default).
+CA = "/etc/docker/certs.d/127.0.0.1:5000/ca.crt"
 CONFIG_DIR = "/etc/oci-registry"
 DATA_DIR = "/var/lib/oci-registry"
 
@@ -17,7 +19,7 @@ def inventory_vars(host):
 
 def _status(host, *curl_args):
     """HTTP status of a curl run inside the target host (arguments quoted by testinfra)."""
-    cmd = host.run("curl -sS -o /dev/null -w %s" + " %s" * len(curl_args), "%{http_code}", *curl_args)
+    cmd = host.run("curl -sS -o /dev/null --cacert %s -w %s" + " %s" * len(curl_args), CA, "%{http_code}", *curl_args)
     assert cmd.rc == 0, cmd.stderr
     return cmd.stdout.strip()
 
@@ -78,3 +80,12 @@ def test_files(host):
     assert host.file(DATA_DIR).is_directory
     # The password was given, so none was generated.
     assert not host.file(CONFIG_DIR + "/admin.password").exists
+
+
+def test_tls_needs_the_generated_ca(host):
+    # Without the CA the certificate is refused (curl: 60, peer certificate cannot be authenticated).
+    assert host.run("curl -sS -o /dev/null %s", URL).rc == 60
+    for path in (CA, "/etc/containers/certs.d/127.0.0.1:5000/ca.crt"):
+        assert host.file(path).content_string == host.file(CONFIG_DIR + "/pki/ca.crt").content_string
+    for key in ("/pki/ca.key", "/pki/server.key", "/front/tls/server.key"):
+        assert host.file(CONFIG_DIR + key).mode == 0o600

@@ -59,6 +59,9 @@ class Deployment:
             "oci_registry_admin_user": self.admin[0],
             "oci_registry_admin_password": self.admin[1],
             "oci_registry_users": users,
+            # These tests are about access rules over plain HTTP; TLS is tested in tests/integration/tls_ops.
+            "oci_registry_tls": False,
+            "oci_registry_metrics": False,
         }
         if namespaces is not None:
             self.vars["oci_registry_namespaces"] = namespaces
