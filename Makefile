@@ -19,11 +19,12 @@ export OCI_TEST_DISTRIBUTION_IMAGE ?= oci-registry-test/distribution:2.8
 export OCI_TEST_HOST_IMAGE ?= oci-registry-test/host:bookworm
 export OCI_TEST_NGINX_IMAGE ?= oci-registry-test/nginx:bookworm
 
-.PHONY: help venv link bed demo test sanity lint pytest unit integration molecule build clean
+.PHONY: help venv link bed demo test sanity lint pytest unit integration molecule bench build clean
 
 help:
 	@echo "make demo   deploy a Distribution registry on 127.0.0.1 and show it healthy"
 	@echo "make test   every test: sanity, lint, unit, integration, molecule"
+	@echo "make bench  oci_sync against skopeo sync, in one run (figures and ratios)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -67,6 +68,11 @@ pytest: bed
 	pytest tests/unit tests/integration tests/molecule
 
 test: bed sanity lint pytest
+
+# oci_sync against `skopeo sync --all --preserve-digests` on local registries: figures and
+# ratios to read, not a test.
+bench: bed
+	python benchmarks/migrate.py
 
 build: link
 	ansible-galaxy collection build --force --output-path .build
