@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# Copyright: provisioning.oci_registry contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: oci_gc
+short_description: Apply namespace retention to an OCI registry (Distribution through its API; Harbor and zot natively)
+version_added: 0.1.0
+description:
+  - Applies each namespace's retention C({keep_tags, max_age_days}) to the repositories of the namespace
+    (a repository belongs to the deepest namespace whose name equals it or is a path prefix of it).
+  - Distribution has no retention of its own. The module dates every tag by the C(created) field of its image
+    config (an image index by the newest of its platform images), keeps the O(match) rule's tags and deletes the
+    manifests of the others by digest, children of a deleted index included. It does not collect garbage
+    itself; C(playbooks/gc.yml) runs C(registry garbage-collect) afterwards with the registry read-only.
+  - A tag without a creation date is never deleted; a tag that shares its digest with a tag that stays is kept
+    (Distribution deletes a digest with every tag that points to it).
+  - Harbor applies retention itself. The module starts an execution of each namespace's retention policy
+    (dry run in check mode), waits for it, then runs Harbor's garbage collection and waits for it.
+  - zot applies retention and collects garbage itself (C(storage.retention), C(gcInterval)); the module
+    changes nothing there and says so.
+  - Refuses O(delete_untagged) on Distribution while image indexes exist, unless O(force_delete_untagged):
+    Distribution's C(garbage-collect --delete-untagged) deletes the platform manifests of multi-arch images.
+author:
+  - provisioning.oci_registry maintainers (@provisioning)
+extends_documentation_fragment:
+  - provisioning.oci_registry._connection
+  - provisioning.oci_registry._attributes
+attributes:
+  check_mode:
+    support: full
+    details: Lists the tags that would be deleted and the bytes garbage collection would then free.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: A second run finds nothing more to delete (until tags age past max_age_days).
+options:
+  namespaces:
+    description:
+      - The namespaces, in the shape of C(oci_registry_namespaces). Only C(name), C(retention) and C(state) are
+        read; a namespace with C(state=absent) or without retention keeps everything.
+    type: list
+    elements: dict
+    default: []
+  repositories:
+    description:
+      - Limit retention to the repositories matching one of these glob patterns. Default is every repository.
+    type: list
+    elements: str
+  match:
+    description:
+      - V(any) keeps a tag when either rule keeps it (among the O(namespaces[].retention.keep_tags) most recent, or
+        created within O(namespaces[].retention.max_age_days) days), like Harbor's and zot's retention.
+      - V(all) keeps a tag only when both rules keep it.
+    type: str
+    choices: [any, all]
+    default: any
+  delete_untagged:
+    description:
+      - Whether the garbage collection that follows may delete untagged manifests. On Distribution the module only
+        checks that this is safe (no image index in the registry) and fails before deleting anything when it is
+        not, unless O(force_delete_untagged). On Harbor it is passed to Harbor's garbage collection.
+    type: bool
+    default: false
+  force_delete_untagged:
+    description:
+      - Allow O(delete_untagged) on Distribution although image indexes exist (their platform images are lost).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Harbor only. Seconds to wait for each retention execution and for the garbage collection.
+    type: int
+    default: 600
+"""
+
+EXAMPLES = r"""
+- name: Show what retention would delete on a Distribution registry
+  provisioning.oci_registry.oci_gc:
+    registry_url: https://registry.example.com:5000
+    registry_type: distribution
+    username: admin
+    password: "{{ vault_registry_admin_password }}"
+    namespaces:
+      - name: provisioning-test
+        retention: {keep_tags: 3, max_age_days: 7}
+  check_mode: true
+  register: plan
+
+- name: Apply it
+  provisioning.oci_registry.oci_gc:
+    registry_url: https://registry.example.com:5000
+    registry_type: distribution
+    username: admin
+    password: "{{ vault_registry_admin_password }}"
+    namespaces: "{{ oci_registry_namespaces }}"
+"""
+
+RETURN = r"""
+tags_deleted:
+  description: The repository:tag that were deleted (in check mode, would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [provisioning-test/app:1.0]
+tags_kept:
+  description: Number of tags that stay.
+  returned: always
+  type: int
+  sample: 3
+manifests_deleted:
+  description: The repository@digest of every manifest deleted (or to delete), children of indexes included.
+  returned: always
+  type: list
+  elements: str
+bytes_freed:
+  description:
+    - Distribution - bytes of the manifests and blobs that only the deleted manifests referenced, which the
+      garbage collection that follows frees. Harbor - null (see RV(harbor_gc)). zot - 0.
+  returned: always
+  type: int
+  sample: 1048576
+indexes:
+  description: Distribution - the repository:tag that are image indexes (multi-arch images).
+  returned: always
+  type: list
+  elements: str
+repositories:
+  description:
+    - Distribution - per repository with retention, its namespace, retention, tags deleted and kept (each with
+      tag, digest, created and the reason), and the manifest digests deleted.
+  returned: always
+  type: list
+  elements: dict
+harbor_gc:
+  description: Harbor - the garbage collection run (id, status, parameters, log, read_only).
+  returned: when registry_type is harbor
+  type: dict
+message:
+  description: What was done, in one sentence.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
+    CONNECTION_REQUIRED_TOGETHER,
+    connection_argument_spec,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._gc import (
+    MATCHES,
+    run_retention,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=connection_argument_spec(
+            namespaces=dict(type="list", elements="dict", default=[]),
+            repositories=dict(type="list", elements="str"),
+            match=dict(type="str", choices=list(MATCHES), default="any"),
+            delete_untagged=dict(type="bool", default=False),
+            force_delete_untagged=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=600),
+        ),
+        required_together=CONNECTION_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+    params = module.params
+    try:
+        backend = backend_from_params(params)
+        result = run_retention(backend, params["namespaces"], match=params["match"],
+                               repositories=params["repositories"], delete_untagged=params["delete_untagged"],
+                               force_delete_untagged=params["force_delete_untagged"],
+                               wait_timeout=params["wait_timeout"], check_mode=module.check_mode)
+    except OciRegistryError as exc:
+        exc.fail(module, changed=False)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
