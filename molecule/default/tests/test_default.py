@@ -34,9 +34,10 @@ def test_container_settings(host, inventory_vars):
     info = json.loads(host.check_output("docker inspect %s", CONTAINER))[0]
     assert info["Config"]["Image"] == inventory_vars["oci_registry_image"]
     assert info["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
-    # Behind the access front: no published port, only the internal network.
-    assert not info["HostConfig"]["PortBindings"]
-    assert list(info["NetworkSettings"]["Networks"]) == [CONTAINER + "-internal"]
+    # Behind the access front the registry port is not published; only the metrics (debug) listener
+    # is (deploy.yml turns metrics on by default), from a bridge network of the registry's own.
+    assert info["HostConfig"]["PortBindings"] == {"5001/tcp": [{"HostIp": "127.0.0.1", "HostPort": "5001"}]}
+    assert sorted(info["NetworkSettings"]["Networks"]) == [CONTAINER + "-debug", CONTAINER + "-internal"]
     assert info["Config"]["Labels"]["io.provisioning.oci_registry.type"] == "distribution"
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     # The local 2.8 image names /etc/docker/registry/config.yml in its Cmd: the role follows it.
@@ -89,3 +90,10 @@ def test_tls_needs_the_generated_ca(host):
         assert host.file(path).content_string == host.file(CONFIG_DIR + "/pki/ca.crt").content_string
     for key in ("/pki/ca.key", "/pki/server.key", "/front/tls/server.key"):
         assert host.file(CONFIG_DIR + key).mode == 0o600
+
+
+def test_metrics_on_the_debug_listener(host):
+    metrics = host.check_output("curl -sS --max-time 10 http://127.0.0.1:5001/metrics")
+    assert "registry_" in metrics
+    targets = json.loads(host.file(CONFIG_DIR + "/prometheus/" + host.backend.get_hostname() + ".json").content_string)
+    assert targets[0]["targets"] == ["127.0.0.1:5001"]
