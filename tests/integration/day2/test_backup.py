@@ -1,0 +1,120 @@
+"""Backup and restore (playbooks/backup.yml, playbooks/restore.yml) of a Distribution registry deployed by
+playbooks/deploy.yml on 127.0.0.1: nothing lost, every digest the same, a damaged archive refused."""
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+
+import pytest
+
+from ..access.deployment import Deployment
+from .seed import Api, image, new_layout, push
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def world():
+    dep = Deployment(users=[])
+    layout_dir = tempfile.mkdtemp(prefix="oci-bk-layout-")
+    backups = os.path.join(dep.dir, "backups")
+    os.makedirs(backups)
+    try:
+        run = dep.playbook("deploy.yml")
+        assert run.rc == 0, run
+        layout = new_layout(layout_dir)
+        layout.tag(image(layout, "one", "2024-01-01T00:00:00Z"), "1.0")
+        layout.tag(image(layout, "two", "2024-02-01T00:00:00Z"), "2.0")
+        layout.tag(layout.multiarch([image(layout, "m-amd64", "2024-03-01T00:00:00Z", arch="amd64"),
+                                     image(layout, "m-arm64", "2024-03-01T00:00:00Z", arch="arm64")]), "multi")
+        push(dep.host, dep.admin, layout_dir, "1.0", "provisioning-platform/base")
+        push(dep.host, dep.admin, layout_dir, "2.0", "provisioning-platform/base")
+        push(dep.host, dep.admin, layout_dir, "multi", "provisioning-extensions/tool")
+        api = Api(dep.url, dep.admin)
+        before = {r: {t: api.digest(r, t) for t in api.tags(r)}
+                  for r in ("provisioning-platform/base", "provisioning-extensions/tool")}
+        yield dep, api, before, backups
+    finally:
+        dep.remove()
+        shutil.rmtree(layout_dir, ignore_errors=True)
+
+
+def test_1_missing_backup_dir_fails_before_read_only(world):
+    dep, _api, _before, backups = world
+    config = os.path.join(dep.config_dir, "config.yml")
+    with open(config) as handle:
+        original = handle.read()
+    run = dep.playbook("backup.yml", backup_dir=os.path.join(backups, "nope"))
+    assert run.rc != 0
+    assert "does not exist" in run.output and "Nothing was changed" in run.output, run
+    assert "Make the registry read-only" not in run.output
+    with open(config) as handle:
+        assert handle.read() == original
+
+
+def test_2_backup_destroy_restore_same_digests(world):
+    dep, api, before, backups = world
+    run = dep.playbook("backup.yml", backup_dir=backups, backup_keep=2)
+    assert run.rc == 0, run
+    assert "2 repositories, 3 tags recorded" in run.output, run
+    archives = sorted(glob.glob(os.path.join(backups, "*.tar")))
+    assert len(archives) == 1
+    with tarfile.open(archives[0]) as tar:
+        names = tar.getnames()
+        meta = json.load(tar.extractfile("backup.json"))
+    assert meta["content"] == before
+    assert "config/htpasswd" in names and "config/config.yml" in names and "SHA256SUMS" in names
+    assert any(n.startswith("data/docker/registry/v2/blobs/") for n in names)
+    # Back in service after the backup.
+    assert not os.path.exists(os.path.join(dep.config_dir, "config.yml.maintenance"))
+    # Destroy the data, then restore.
+    subprocess.run(["docker", "stop", dep.name], check=True, capture_output=True)
+    shutil.rmtree(os.path.join(dep.dir, "data"))
+    os.makedirs(os.path.join(dep.dir, "data"))
+    subprocess.run(["docker", "start", dep.name], check=True, capture_output=True)
+    assert api.tags("provisioning-platform/base") == []
+    run = dep.playbook("restore.yml", restore_from=archives[0])
+    assert run.rc == 0, run
+    assert "verified: 3 of 3 tags in 2 repositories" in run.output, run
+    after = {r: {t: api.digest(r, t) for t in api.tags(r)} for r in before}
+    assert after == before
+    assert api.whole("provisioning-extensions/tool", "multi")
+
+
+def test_3_damaged_archive_refused_nothing_touched(world):
+    dep, api, before, backups = world
+    archive = sorted(glob.glob(os.path.join(backups, "*.tar")))[-1]
+    damaged_dir = tempfile.mkdtemp(prefix="oci-bk-damaged-", dir=backups)
+    with tarfile.open(archive) as tar:
+        tar.extractall(damaged_dir)
+    blob = sorted(glob.glob(os.path.join(damaged_dir, "data/docker/registry/v2/blobs/sha256/*/*/data")))[0]
+    with open(blob, "ab") as handle:
+        handle.write(b"tampered")
+    damaged = os.path.join(backups, "damaged.tar")
+    with tarfile.open(damaged, "w") as tar:
+        for name in sorted(os.listdir(damaged_dir)):
+            tar.add(os.path.join(damaged_dir, name), arcname=name)
+    container_before = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", dep.name],
+                                      capture_output=True, text=True, check=True).stdout
+    run = dep.playbook("restore.yml", restore_from=damaged)
+    assert run.rc != 0
+    assert "do not match the checksums recorded at backup time" in run.output, run
+    container_after = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", dep.name],
+                                     capture_output=True, text=True, check=True).stdout
+    assert container_after == container_before  # never stopped
+    assert not os.path.exists(os.path.join(dep.dir, "data.restore"))
+    assert {r: {t: api.digest(r, t) for t in api.tags(r)} for r in before} == before
+
+
+def test_4_keep_prunes_old_archives(world):
+    dep, _api, _before, backups = world
+    for _ in range(2):
+        run = dep.playbook("backup.yml", backup_dir=backups, backup_keep=2)
+        assert run.rc == 0, run
+    archives = sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar")))
+    assert len(archives) == 2, archives
+    assert sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar.sha256"))) == [a + ".sha256" for a in archives]
