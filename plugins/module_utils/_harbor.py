@@ -234,6 +234,20 @@ class HarborApi:
     def list_projects(self, **params):
         return self._list("/projects", params=params or None)
 
+    # webhook policies of a project (by project id)
+    def list_webhook_policies(self, project_id):
+        return self._list("/projects/%d/webhook/policies" % project_id)
+
+    def create_webhook_policy(self, project_id, policy):
+        return _id_from_location(self._write("POST", "/projects/%d/webhook/policies" % project_id, policy,
+                                             expected=(201,)))
+
+    def update_webhook_policy(self, project_id, policy_id, policy):
+        self._write("PUT", "/projects/%d/webhook/policies/%d" % (project_id, policy_id), policy)
+
+    def delete_webhook_policy(self, project_id, policy_id):
+        self._write("DELETE", "/projects/%d/webhook/policies/%d" % (project_id, policy_id))
+
     def create_project(self, body):
         return _id_from_location(self._write("POST", "/projects", body, expected=(201,)))
 

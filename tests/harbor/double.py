@@ -93,6 +93,7 @@ class HarborDouble:
         self.members = {}
         self.repositories = {}
         self.robots = {}
+        self.webhooks = {}
         self.retentions = {}
         self.usergroups = {}
         self.gc_history = {}
@@ -489,6 +490,55 @@ class HarborDouble:
         self.members.pop(pid, None)
         for rid in [r for r, robot in self.robots.items() if robot.get("project_id") == pid]:
             del self.robots[rid]
+        return Reply(200)
+
+    # -- webhook policies -----------------------------------------------------------------------
+    def _webhooks(self, path, headers):
+        project = self._project_ref(path["project_name_or_id"], headers)
+        return project, self.webhooks.setdefault(project["project_id"], {})
+
+    def op_ListWebhookPoliciesOfProject(self, params, path, headers, base, query, **_):
+        _project, policies = self._webhooks(path, headers)
+        return self._page([dict(p) for _i, p in sorted(policies.items())], params, base, query)
+
+    def op_CreateWebhookPolicyOfProject(self, principal, params, path, headers, **_):
+        project, policies = self._webhooks(path, headers)
+        req = params["policy"]
+        if not req.get("name") or not req.get("targets") or not req.get("event_types"):
+            raise HarborError(400, "BAD_REQUEST", "a webhook policy needs a name, targets and event_types")
+        if any(p["name"] == req["name"] for p in policies.values()):
+            raise HarborError(409, "CONFLICT", "webhook policy %s already exists" % req["name"])
+        policy_id = self._next("webhook")
+        policies[policy_id] = dict(
+            id=policy_id, name=req["name"], description=req.get("description") or "", project_id=project["project_id"],
+            targets=[dict(t) for t in req["targets"]], event_types=list(req["event_types"]),
+            enabled=req.get("enabled", True), creator=principal["user"]["username"] if principal.get("user") else "",
+            creation_time=_now(), update_time=_now())
+        location = "%s/projects/%d/webhook/policies/%d" % (API, project["project_id"], policy_id)
+        return Reply(201, headers={"Location": location})
+
+    def _webhook(self, path, headers):
+        _project, policies = self._webhooks(path, headers)
+        policy = policies.get(int(path["webhook_policy_id"]))
+        if policy is None:
+            raise HarborError(404, "NOT_FOUND", "webhook policy %s not found" % path["webhook_policy_id"])
+        return policies, policy
+
+    def op_GetWebhookPolicyOfProject(self, path, headers, **_):
+        return Reply(200, dict(self._webhook(path, headers)[1]))
+
+    def op_UpdateWebhookPolicyOfProject(self, params, path, headers, **_):
+        _policies, policy = self._webhook(path, headers)
+        req = params["policy"]
+        for key in ("name", "description", "targets", "event_types", "enabled"):
+            if key in req:
+                policy[key] = req[key]
+        policy["update_time"] = _now()
+        return Reply(200)
+
+    def op_DeleteWebhookPolicyOfProject(self, path, headers, **_):
+        policies, policy = self._webhook(path, headers)
+        del policies[policy["id"]]
         return Reply(200)
 
     def op_getProjectDeletable(self, path, headers, **_):

@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# Copyright: provisioning.oci_registry contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: oci_webhook
+short_description: Set the webhook policies of Harbor projects from oci_registry_webhooks
+version_added: 0.1.0
+description:
+  - Makes the webhook policies named in O(webhooks) exist, as given, in every project of O(namespaces), through
+    Harbor's API (C(/projects/{id}/webhook/policies)). With O(exclusive=true) it also deletes the policies of
+    those projects that O(webhooks) does not name.
+  - Each webhook is C({name, url, headers, events}), the shape of C(oci_registry_webhooks). Events C(push),
+    C(pull) and C(delete) become Harbor's C(PUSH_ARTIFACT), C(PULL_ARTIFACT) and C(DELETE_ARTIFACT).
+    Harbor sends one header of a webhook's choice, C(Authorization) (its C(auth_header)); any other header is
+    refused, never dropped silently.
+  - Only for O(registry_type=harbor). CNCF Distribution takes webhooks in its configuration (the distribution
+    role's C(distribution_webhooks), set by playbooks/deploy.yml from C(oci_registry_webhooks)); zot has no
+    push-event webhooks.
+author:
+  - provisioning.oci_registry maintainers (@provisioning)
+extends_documentation_fragment:
+  - provisioning.oci_registry._connection
+  - provisioning.oci_registry._attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  namespaces:
+    description:
+      - Names of the Harbor projects whose webhook policies are set. Each must exist.
+    type: list
+    elements: str
+    required: true
+  webhooks:
+    description:
+      - The webhooks, as in C(oci_registry_webhooks).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of the policy in each project.
+        type: str
+        required: true
+      url:
+        description: http or https URL Harbor posts the events to.
+        type: str
+        required: true
+      headers:
+        description:
+          - Headers to send. Harbor supports only C(Authorization); its value is a secret (not logged, masked in diff).
+        type: dict
+        default: {}
+      events:
+        description: Events that trigger the webhook.
+        type: list
+        elements: str
+        choices: [push, pull, delete]
+        default: [push, delete]
+  exclusive:
+    description:
+      - Delete the webhook policies of the projects that O(webhooks) does not name.
+    type: bool
+    default: false
+seealso:
+  - module: provisioning.oci_registry.oci_registry_info
+"""
+
+EXAMPLES = r"""
+- name: Tell CI about pushes to two projects
+  provisioning.oci_registry.oci_webhook:
+    registry_url: https://harbor.example.com
+    registry_type: harbor
+    username: admin
+    password: "{{ vault_harbor_admin_password }}"
+    namespaces: [provisioning-extensions, provisioning-kcl]
+    webhooks: "{{ oci_registry_webhooks }}"
+"""
+
+RETURN = r"""
+namespaces:
+  description: One entry per project, with the webhook policies created, updated and deleted there.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Project name.
+      type: str
+    created:
+      description: Names of the policies created.
+      type: list
+      elements: str
+    updated:
+      description: Names of the policies updated.
+      type: list
+      elements: str
+    deleted:
+      description: Names of the policies deleted (O(exclusive=true)).
+      type: list
+      elements: str
+  sample:
+    - {name: provisioning-kcl, created: [ci], updated: [], deleted: []}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
+    CONNECTION_REQUIRED_TOGETHER,
+    connection_argument_spec,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
+    InvalidParameterError,
+    OciRegistryError,
+)
+
+EVENTS = {"push": "PUSH_ARTIFACT", "pull": "PULL_ARTIFACT", "delete": "DELETE_ARTIFACT"}
+MASK = "********"
+
+
+def wanted_policies(webhooks):
+    """{name: Harbor policy body} from oci_registry_webhooks entries."""
+    out = {}
+    for index, hook in enumerate(webhooks):
+        where = "webhooks[%d]" % index
+        if hook["name"] in out:
+            raise InvalidParameterError("%s.name: %r is listed twice" % (where, hook["name"]))
+        if not hook["url"].startswith(("http://", "https://")):
+            raise InvalidParameterError("%s.url: %r must be an http or https URL" % (where, hook["url"]))
+        headers = dict(hook.get("headers") or {})
+        auth = None
+        for key in list(headers):
+            if key.lower() == "authorization":
+                auth = str(headers.pop(key))
+        if headers:
+            raise InvalidParameterError("%s.headers: Harbor sends only an Authorization header with a webhook; "
+                                        "it cannot send %s" % (where, ", ".join(sorted(headers))))
+        target = {"type": "http", "address": hook["url"], "skip_cert_verify": False}
+        if auth:
+            target["auth_header"] = auth
+        out[hook["name"]] = {"name": hook["name"], "description": "managed by provisioning.oci_registry",
+                             "targets": [target], "enabled": True,
+                             "event_types": sorted(EVENTS[e] for e in set(hook.get("events") or []))}
+    return out
+
+
+def comparable(policy):
+    targets = [dict((k, t.get(k)) for k in ("type", "address", "auth_header", "skip_cert_verify"))
+               for t in policy.get("targets") or []]
+    return {"targets": targets, "event_types": sorted(policy.get("event_types") or []),
+            "enabled": bool(policy.get("enabled", True)), "description": policy.get("description") or ""}
+
+
+def masked(policy):
+    view = comparable(policy)
+    for target in view["targets"]:
+        if target.get("auth_header"):
+            target["auth_header"] = MASK
+    return view
+
+
+def run(module, backend):
+    params = module.params
+    if params["registry_type"] != "harbor":
+        raise InvalidParameterError(
+            "oci_webhook sets Harbor's webhook policies; registry_type %s: %s" % (
+                params["registry_type"],
+                "set distribution_webhooks (playbooks/deploy.yml does it from oci_registry_webhooks)"
+                if params["registry_type"] == "distribution" else "zot has no push-event webhooks"))
+    wanted = wanted_policies(params["webhooks"])
+    results, before, after = [], {}, {}
+    for namespace in params["namespaces"]:
+        project = backend.api.get_project(namespace)
+        if project is None:
+            raise OciRegistryError("Harbor project %r does not exist (create it with oci_namespace first)" % namespace)
+        project_id = project["project_id"]
+        current = dict((p["name"], p) for p in backend.api.list_webhook_policies(project_id))
+        entry = {"name": namespace, "created": [], "updated": [], "deleted": []}
+        before[namespace] = dict((n, masked(p)) for n, p in sorted(current.items()))
+        for name, body in sorted(wanted.items()):
+            if name not in current:
+                entry["created"].append(name)
+                if not module.check_mode:
+                    backend.api.create_webhook_policy(project_id, body)
+            elif comparable(current[name]) != comparable(body):
+                entry["updated"].append(name)
+                if not module.check_mode:
+                    backend.api.update_webhook_policy(project_id, current[name]["id"], body)
+        if params["exclusive"]:
+            for name in sorted(set(current) - set(wanted)):
+                entry["deleted"].append(name)
+                if not module.check_mode:
+                    backend.api.delete_webhook_policy(project_id, current[name]["id"])
+        kept = dict((n, p) for n, p in current.items() if not (params["exclusive"] and n not in wanted))
+        kept.update(wanted)
+        after[namespace] = dict((n, masked(p)) for n, p in sorted(kept.items()))
+        results.append(entry)
+    changed = any(e["created"] or e["updated"] or e["deleted"] for e in results)
+    result = dict(changed=changed, namespaces=results)
+    if module._diff:
+        result["diff"] = dict(before=before, after=after)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=connection_argument_spec(
+            namespaces=dict(type="list", elements="str", required=True),
+            webhooks=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
+                name=dict(type="str", required=True),
+                url=dict(type="str", required=True),
+                headers=dict(type="dict", default={}, no_log=True),
+                events=dict(type="list", elements="str", choices=list(EVENTS), default=["push", "delete"]),
+            )),
+            exclusive=dict(type="bool", default=False),
+        ),
+        required_together=CONNECTION_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module, backend_from_params(module.params))
+    except OciRegistryError as exc:
+        exc.fail(module, changed=False)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
