@@ -252,3 +252,18 @@ def test_export_apply_export(ops):
         assert yaml.safe_dump(export(fresh)) == yaml.safe_dump(document)
     finally:
         fresh.remove()
+
+
+def test_rate_limit_of_the_front(ops):
+    """Last: redeploys with a small request limit; requests above it get 429 from nginx."""
+    run = ops.playbook("deploy.yml", oci_registry_rate_limit=2, oci_registry_rate_limit_burst=2)
+    assert run.rc == 0, run.output[-3000:]
+    nginx_conf = read(os.path.join(ops.front_dir, "nginx.conf")).decode()
+    assert "rate=2r/s" in nginx_conf and "burst=2 nodelay" in nginx_conf
+    ca = os.path.join(ops.ca_dir, "ca.crt")
+    with requests.Session() as session:
+        codes = [session.get("https://%s/v2/" % ops.host, verify=ca, timeout=10).status_code for _ in range(15)]
+    assert 429 in codes and 401 in codes, codes
+    # Off again (0, the default): no limit in the front.
+    run = ops.playbook("deploy.yml")
+    assert run.rc == 0 and "limit_req" not in read(os.path.join(ops.front_dir, "nginx.conf")).decode(), run
