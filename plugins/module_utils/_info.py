@@ -70,7 +70,7 @@ def export_namespaces(backend):
 
 
 def repositories(backend):
-    """{count, tags, items: [{name, tags}]} from the catalog and the tag lists."""
+    """{count, tagged, tags, items: [{name, tags}]} from the catalog and the tag lists."""
     if backend.client is None:
         raise InvalidParameterError("registry_url (with credentials allowed to read the catalog) is needed to "
                                     "count repositories and tags")
@@ -78,7 +78,10 @@ def repositories(backend):
     for name in sorted(backend.oci.catalog()):
         tags = sorted(backend.oci.tags(name) or [])
         items.append({"name": name, "tags": tags})
-    return {"count": len(items), "tags": sum(len(i["tags"]) for i in items), "items": items}
+    # Distribution cannot delete a repository: one whose tags are all gone (an oci_health write
+    # probe's, a deleted image's) stays in the catalog; ``tagged`` counts those that hold tags.
+    return {"count": len(items), "tagged": len([i for i in items if i["tags"]]),
+            "tags": sum(len(i["tags"]) for i in items), "items": items}
 
 
 def gc_settings(backend):

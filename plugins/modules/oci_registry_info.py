@@ -104,6 +104,11 @@ repositories:
     count:
       description: Number of repositories in the catalog.
       type: int
+    tagged:
+      description:
+        - Number of repositories that hold at least one tag. Distribution keeps a repository in its catalog after
+          its last tag is deleted (an oci_health write probe's, for example).
+      type: int
     tags:
       description: Number of tags over all repositories.
       type: int
@@ -111,7 +116,7 @@ repositories:
       description: Each repository with its tags.
       type: list
       elements: dict
-  sample: {count: 1, tags: 2, items: [{name: provisioning-kcl/app, tags: [v1, v2]}]}
+  sample: {count: 1, tagged: 1, tags: 2, items: [{name: provisioning-kcl/app, tags: [v1, v2]}]}
 gc:
   description:
     - Garbage-collection settings. zot - C(zot_gc), C(zot_gc_delay), C(zot_gc_interval) (the role's variables);
