@@ -10,6 +10,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -260,8 +262,6 @@ def test_export_apply_export(ops):
 
 def served_certificate(ops):
     """The certificate the registry's port presents (DER)."""
-    import socket
-    import ssl
     context = ssl.create_default_context(cafile=os.path.join(ops.ca_dir, "ca.crt"))
     with socket.create_connection(("127.0.0.1", ops.port), timeout=10) as sock:
         with context.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
@@ -269,7 +269,6 @@ def served_certificate(ops):
 
 
 def pem_to_der(path):
-    import ssl
     return ssl.PEM_cert_to_DER_cert(read(path).decode())
 
 
@@ -286,7 +285,7 @@ def test_rate_limit_and_certificate_renewal(ops):
     assert "rate=2r/s" in nginx_conf and "burst=2 nodelay" in nginx_conf
     with requests.Session() as session:
         codes = [session.get("https://%s/v2/" % ops.host, verify=os.path.join(ops.ca_dir, "ca.crt"),
-                             timeout=10).status_code for _ in range(15)]
+                             timeout=10).status_code for attempt in range(15)]
     assert 429 in codes and 401 in codes, codes
     second = read(os.path.join(pki, "server.crt"))
     assert second != first and read(os.path.join(pki, "ca.crt")) == ca
