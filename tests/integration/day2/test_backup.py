@@ -118,3 +118,39 @@ def test_4_keep_prunes_old_archives(world):
     archives = sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar")))
     assert len(archives) == 2, archives
     assert sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar.sha256"))) == [a + ".sha256" for a in archives]
+
+
+def test_5_logical_export_restored_into_a_second_empty_registry(world):
+    dep, api, before, backups = world
+    run = dep.playbook("backup.yml", backup_dir=backups, backup_format="oci-layout")
+    assert run.rc == 0, run
+    layouts = sorted(glob.glob(os.path.join(backups, "oci-registry-*.oci")))
+    assert len(layouts) == 1, layouts
+    with open(os.path.join(layouts[0], "backup.json")) as handle:
+        assert json.load(handle)["content"] == before
+    # Other tools read it: skopeo finds <repository>:<tag> in the layout.
+    inspected = subprocess.run(["skopeo", "inspect", "--raw", "oci:%s:provisioning-extensions/tool:multi" % layouts[0]],
+                               capture_output=True, text=True, check=False)
+    assert inspected.returncode == 0, inspected.stderr
+    second = Deployment(users=[])
+    try:
+        run = second.playbook("deploy.yml")
+        assert run.rc == 0, run
+        other = Api(second.url, second.admin)
+        assert other.tags("provisioning-platform/base") == []
+        # A damaged layout is refused before anything is imported.
+        damaged = layouts[0] + "-damaged.oci"
+        shutil.copytree(layouts[0], damaged)
+        blob = sorted(glob.glob(os.path.join(damaged, "blobs/sha256/*")))[0]
+        with open(blob, "ab") as handle:
+            handle.write(b"x")
+        run = second.playbook("restore.yml", restore_from=damaged)
+        assert run.rc != 0 and "do not match the checksums recorded at backup time" in run.output, run
+        assert other.tags("provisioning-platform/base") == []
+        run = second.playbook("restore.yml", restore_from=layouts[0])
+        assert run.rc == 0, run
+        assert "verified: 3 of 3 tags in 2 repositories" in run.output, run
+        assert {r: {t: other.digest(r, t) for t in other.tags(r)} for r in before} == before
+        assert other.whole("provisioning-extensions/tool", "multi")
+    finally:
+        second.remove()
