@@ -21,7 +21,7 @@ description:
     (dry run in check mode), waits for it, then runs Harbor's garbage collection and waits for it.
   - zot applies retention and collects garbage itself (C(storage.retention), C(gcInterval)); the module
     changes nothing there and says so.
-  - Refuses O(delete_untagged) on Distribution while image indexes exist, unless O(force_delete_untagged):
+  - Refuses O(delete_untagged) on Distribution while image indexes exist, unless O(force_delete_untagged), because
     Distribution's C(garbage-collect --delete-untagged) deletes the platform manifests of multi-arch images.
 author:
   - provisioning.oci_registry maintainers (@provisioning)
@@ -52,8 +52,8 @@ options:
     elements: str
   match:
     description:
-      - V(any) keeps a tag when either rule keeps it (among the O(namespaces[].retention.keep_tags) most recent, or
-        created within O(namespaces[].retention.max_age_days) days), like Harbor's and zot's retention.
+      - V(any) keeps a tag when either rule keeps it (among the C(retention.keep_tags) most recent, or
+        created within C(retention.max_age_days) days), like Harbor's and zot's retention.
       - V(all) keeps a tag only when both rules keep it.
     type: str
     choices: [any, all]

@@ -83,7 +83,7 @@ summary:
   returned: always
   type: dict
 content:
-  description: Every repository:tag copied, C({repository: {tag: digest}}), referrer tags excluded.
+  description: Every repository:tag copied, a mapping of repository to a mapping of tag to digest.
   returned: always
   type: dict
 counts:

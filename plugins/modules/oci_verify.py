@@ -28,8 +28,8 @@ options:
     elements: str
   expected:
     description:
-      - What the registry must hold, C({repository: {tag: digest}}), for example the RV(content) of an earlier run
-        kept in a backup.
+      - What the registry must hold, a mapping of repository to a mapping of tag to digest, for example the
+        RV(content) of an earlier run kept in a backup.
     type: dict
   allow_extra:
     description:
@@ -63,7 +63,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 content:
-  description: Every tagged repository, C({repository: {tag: digest}}).
+  description: Every tagged repository, a mapping of repository to a mapping of tag to digest.
   returned: always
   type: dict
   sample: {provisioning-test/app: {v1: "sha256:4f3c..."}}
