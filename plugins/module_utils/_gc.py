@@ -373,10 +373,11 @@ def _harbor(backend, namespaces, delete_untagged, wait_timeout, check_mode, slee
             raise OciRegistryError("Harbor project %r has no retention policy: apply the access model first "
                                    "(playbooks/init.yml sets it from the namespace's retention)" % namespace["name"])
         rid = state["_retention_id"]
+        known = set(e.get("id") for e in backend.api._list("/retentions/%d/executions" % rid))
         response = backend.api._write("POST", "/retentions/%d/executions" % rid, {"dry_run": bool(check_mode)},
-                                      expected=(201,))
+                                      expected=(200, 201))
         executions.append({"namespace": namespace["name"], "retention_id": rid,
-                           "execution": _wait_harbor(backend, rid, response, wait_timeout, sleep)})
+                           "execution": _wait_harbor(backend, rid, response, known, wait_timeout, sleep)})
     failed = [e for e in executions if e["execution"].get("status") not in ("Success", "Succeed")]
     if failed:
         raise OciRegistryError("Harbor's retention of %s ended %s" % (
@@ -393,20 +394,22 @@ def _harbor(backend, namespaces, delete_untagged, wait_timeout, check_mode, slee
                         % (len(executions), gc_id, " (dry run)" if check_mode else ""))
 
 
-def _wait_harbor(backend, rid, response, timeout, sleep):
-    location = response.headers.get("Location") or ""
-    try:
-        execution_id = int(location.rstrip("/").rsplit("/", 1)[-1])
-    except ValueError:
-        raise OciRegistryError("Harbor started a retention execution without a usable Location (%r)" % location)
+def _wait_harbor(backend, rid, response, known, timeout, sleep):
+    """Wait for the execution just started: the one the Location names (201), else the newest one not
+    listed before the start (Harbor's swagger also allows a 200 without a Location)."""
+    location = (response.headers.get("Location") or "").rstrip("/").rsplit("/", 1)[-1]
+    execution_id = int(location) if location.isdigit() else None
     waited = 0.0
     while True:
         executions = backend.api._list("/retentions/%d/executions" % rid)
-        current = next((e for e in executions if e.get("id") == execution_id), {})
+        if execution_id is None:
+            new = [e.get("id") for e in executions if e.get("id") not in known and isinstance(e.get("id"), int)]
+            execution_id = max(new) if new else None
+        current = next((e for e in executions if execution_id is not None and e.get("id") == execution_id), {})
         if current.get("status") in HARBOR_DONE:
             return {"id": execution_id, "status": current.get("status"), "dry_run": current.get("dry_run")}
         if waited >= timeout:
-            raise OciRegistryError("Harbor's retention execution %d still %s after %ss"
+            raise OciRegistryError("Harbor's retention execution %s still %s after %ss"
                                    % (execution_id, current.get("status"), timeout))
         sleep(2.0)
         waited += 2.0

@@ -134,3 +134,84 @@ def test_check_expected_refuses_bad_shapes():
         _backup.check_expected({"a": ["sha256:1"]})
     with pytest.raises(InvalidParameterError):
         _backup.check_expected({"a": {"t": "nodigest"}})
+
+
+class _Response:
+    def __init__(self, headers):
+        self.headers = headers
+
+
+class _HarborApi:
+    """The two retention calls oci_gc makes on Harbor (the Harbor double has no retention executions)."""
+
+    def __init__(self, location):
+        self.location = location
+        self.executions = [{"id": 1, "status": "Success"}]
+        self.calls = []
+
+    def _list(self, path, params=None):
+        self.calls.append(("GET", path))
+        for execution in self.executions:
+            if execution["status"] == "Running":
+                execution["status"] = "Success"
+                return [dict(e, status="Running") if e is execution else e for e in self.executions]
+        return list(self.executions)
+
+    def _write(self, method, path, body=None, expected=(200,), headers=None):
+        self.calls.append((method, path, body))
+        self.executions.append({"id": 7, "status": "Running", "dry_run": body["dry_run"]})
+        return _Response({"Location": "/api/v2.0/retentions/3/executions/7"} if self.location else {})
+
+
+class _HarborBackend:
+    registry_type = "harbor"
+
+    def __init__(self, location=True, gc_status="Success"):
+        self.api = _HarborApi(location)
+        self.gc_status = gc_status
+        self.gc_runs = []
+
+    def project_state(self, name):
+        return {"name": name, "_retention_id": 3} if name == "team" else None
+
+    def run_gc(self, delete_untagged=True, workers=1, dry_run=False):
+        self.gc_runs.append((delete_untagged, dry_run))
+        return 11
+
+    def wait_gc(self, gc_id, timeout=600, sleep=None):
+        return {"job_status": self.gc_status}
+
+    def gc_report(self, gc_id):
+        return {"id": gc_id, "status": self.gc_status}
+
+
+@pytest.mark.parametrize("location", [True, False])
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_harbor_runs_retention_then_gc(location, check_mode):
+    backend = _HarborBackend(location)
+    result = _gc.run_retention(backend, [{"name": "team", "retention": {"keep_tags": 2}}, {"name": "free"}],
+                               check_mode=check_mode, sleep=lambda _s: None)
+    assert ("POST", "/retentions/3/executions", {"dry_run": check_mode}) in backend.api.calls
+    assert result["retention_executions"] == [
+        {"namespace": "team", "retention_id": 3, "execution": {"id": 7, "status": "Success", "dry_run": check_mode}}]
+    assert backend.gc_runs == [(False, check_mode)]
+    assert result["changed"] is (not check_mode) and result["harbor_gc"]["id"] == 11
+
+
+def test_harbor_without_a_retention_policy_fails_before_gc():
+    backend = _HarborBackend()
+    with pytest.raises(Exception, match="has no retention policy"):
+        _gc.run_retention(backend, [{"name": "other", "retention": {"keep_tags": 1}}], sleep=lambda _s: None)
+    assert backend.gc_runs == []
+
+
+def test_harbor_gc_error_is_a_failure():
+    with pytest.raises(Exception, match="garbage collection 11 ended Error"):
+        _gc.run_retention(_HarborBackend(gc_status="Error"), [], sleep=lambda _s: None)
+
+
+def test_zot_changes_nothing():
+    class Zot:
+        registry_type = "zot"
+    result = _gc.run_retention(Zot(), [{"name": "a", "retention": {"keep_tags": 1}}])
+    assert result["changed"] is False and "zot applies retention" in result["message"]
