@@ -75,6 +75,18 @@ def test_1_check_mode_lists_tags_and_bytes_and_deletes_nothing(seeded):
     assert reasons["v1"] == "not among the 3 most recent, older than 7 days"
     api = Api(dep.url, dep.admin)
     assert api.tags(REPO) == ["multi", "v1", "v2", "v3", "v4", "v5"]
+    # The playbook in check mode says the same and changes nothing.
+    config = os.path.join(dep.config_dir, "config.yml")
+    with open(config) as handle:
+        original = handle.read()
+    run = dep.playbook("gc.yml", "--check", oci_registry_namespaces=[NAMESPACE])
+    assert run.rc == 0 and run.changed == 1, run  # oci_gc reports the change it would make
+    flat = " ".join(run.output.split())  # the YAML callback wraps long lines
+    assert "tags that would be deleted: %s:v1, %s:v2, %s:v3" % (REPO, REPO, REPO) in flat, run
+    assert "bytes that would be freed: %d " % sum(expected.values()) in flat, run
+    assert api.tags(REPO) == ["multi", "v1", "v2", "v3", "v4", "v5"]
+    with open(config) as handle:
+        assert handle.read() == original
 
 
 def test_2_delete_untagged_refused_while_an_index_exists(seeded):
@@ -93,10 +105,11 @@ def test_3_gc_playbook_keeps_exactly_the_expected_tags_and_frees_bytes(seeded):
     assert api.blob_status(REPO, v1_layer) == 200
     run = dep.playbook("gc.yml", oci_registry_namespaces=[NAMESPACE])
     assert run.rc == 0, run
-    assert "tags deleted: %s:v1, %s:v2, %s:v3" % (REPO, REPO, REPO) in run.output, run
+    flat = " ".join(run.output.split())  # the YAML callback wraps long lines
+    assert "tags deleted: %s:v1, %s:v2, %s:v3" % (REPO, REPO, REPO) in flat, run
     freed = sum(dict(kv for tag in ("v1", "v2", "v3") for kv in sizes[tag].items()).values())
-    assert "bytes freed: %d " % freed in run.output, run
-    assert "by garbage-collect" in run.output
+    assert "bytes freed: %d " % freed in flat, run
+    assert "by garbage-collect" in flat
     assert api.tags(REPO) == ["multi", "v4", "v5"]
     assert api.tags(OTHER) == ["old"]
     # The multi-arch image survived whole: index, both platform manifests, configs and layers.
