@@ -112,7 +112,7 @@ def test_3_damaged_archive_refused_nothing_touched(world):
 
 def test_4_keep_prunes_old_archives(world):
     dep, _api, _before, backups = world
-    for _ in range(2):
+    for _attempt in range(2):
         run = dep.playbook("backup.yml", backup_dir=backups, backup_keep=2)
         assert run.rc == 0, run
     archives = sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar")))
