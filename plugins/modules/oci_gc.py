@@ -145,27 +145,18 @@ message:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
-    CONNECTION_REQUIRED_TOGETHER,
-    connection_argument_spec,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._gc import (
     MATCHES,
     run_retention,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=connection_argument_spec(
+    module = registry_module(
+        dict(
             namespaces=dict(type="list", elements="dict", default=[]),
             repositories=dict(type="list", elements="str"),
             match=dict(type="str", choices=list(MATCHES), default="any"),
@@ -173,11 +164,7 @@ def main():
             force_delete_untagged=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=600),
         ),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     params = module.params
     try:
         backend = backend_from_params(params)

@@ -119,34 +119,21 @@ repositories:
   sample: 4
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
-    CONNECTION_REQUIRED_TOGETHER,
-    connection_argument_spec,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._health import run_health
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=connection_argument_spec(
+    module = registry_module(
+        dict(
             debug_url=dict(type="str"),
             write_probe=dict(type="bool", default=False),
             write_probe_repository=dict(type="str", default="oci-health/probe"),
             fail_on_unhealthy=dict(type="bool", default=True),
         ),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     params = module.params
     try:
         backend = backend_from_params(params)

@@ -99,38 +99,25 @@ verification:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
-    CONNECTION_REQUIRED_TOGETHER,
-    connection_argument_spec,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backup import LayoutApi, counts
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     OciRegistryError,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._sync import SyncEngine
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=connection_argument_spec(
+    module = registry_module(
+        dict(
             action=dict(type="str", choices=["export", "import"], required=True),
             path=dict(type="path", required=True),
             repositories=dict(type="list", elements="str", default=["*"]),
             workers=dict(type="int", default=4),
         ),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     params = module.params
     try:
         backend = backend_from_params(params)

@@ -263,22 +263,13 @@ diff:
       type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
-    CONNECTION_REQUIRED_TOGETHER,
-    connection_argument_spec,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     OciRegistryError,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor import robot_names
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
 
 ACCESS_SPEC = dict(
     resource=dict(type="str", required=True),
@@ -292,8 +283,9 @@ PERMISSION_SPEC = dict(
 )
 
 
-def argument_spec():
-    return connection_argument_spec(
+def options():
+    """The options of oci_robot besides the connection options."""
+    return dict(
         name=dict(type="str", required=True),
         level=dict(type="str", choices=["project", "system"], default="project"),
         project=dict(type="str"),
@@ -332,14 +324,10 @@ def _full_name(backend, name, level, project):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
+    module = registry_module(
+        options(),
         required_if=[("level", "project", ["project"]), ("state", "present", ["permissions"])],
-        supports_check_mode=True,
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     try:
         backend = backend_from_params(module.params)
         result, before, after = run(module, backend)

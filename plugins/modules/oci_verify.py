@@ -87,12 +87,6 @@ matched:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
-    CONNECTION_REQUIRED_TOGETHER,
-    connection_argument_spec,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backup import (
     check_expected,
@@ -100,26 +94,19 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._backup 
     counts,
     inventory,
 )
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=connection_argument_spec(
+    module = registry_module(
+        dict(
             repositories=dict(type="list", elements="str"),
             expected=dict(type="dict"),
             allow_extra=dict(type="bool", default=True),
             fail_on_difference=dict(type="bool", default=True),
         ),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
     params = module.params
     try:
         expected = check_expected(params["expected"]) if params["expected"] is not None else None
