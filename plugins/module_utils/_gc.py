@@ -26,6 +26,7 @@ import json
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     OciRegistryError,
+    RegistryHTTPError,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._oci import INDEX_MEDIA_TYPES
 
@@ -327,19 +328,81 @@ def _view(entry):
 HARBOR_DONE = ("Success", "Succeed", "Error", "Failed", "Stopped")
 
 
-def run_retention(backend, namespaces, match="any", repositories=None, delete_untagged=False,
-                  force_delete_untagged=False, wait_timeout=600, check_mode=False, now=None, sleep=None):
-    """oci_gc's work on any registry type; returns the module's result."""
+def run_retention(backend, namespaces, match="any", repositories=None, delete_untagged=None,
+                  force_delete_untagged=False, wait_timeout=600, check_mode=False, now=None, sleep=None, zot=None):
+    """oci_gc's work on any registry type; returns the module's result. ``zot``: the settings oci_gc sets
+    on zot (gc, gc_delay, gc_interval, dry_run; None leaves one as it is)."""
     if backend.registry_type == "distribution":
-        return _distribution(backend, namespaces, match, repositories, delete_untagged, force_delete_untagged,
+        return _distribution(backend, namespaces, match, repositories, bool(delete_untagged), force_delete_untagged,
                              check_mode, now)
     namespaces = check_namespaces(namespaces)
     empty = dict(tags_deleted=[], tags_kept=0, manifests_deleted=[], indexes=[], repositories=[])
     if backend.registry_type == "zot":
-        return dict(empty, changed=False, bytes_freed=0,
-                    message="zot applies retention (storage.retention, set by playbooks/init.yml) and collects "
-                            "garbage itself (storage.gc); nothing to do here")
-    return _harbor(backend, namespaces, delete_untagged, wait_timeout, check_mode, sleep, empty)
+        return _zot(backend, namespaces, match, repositories, delete_untagged, zot or {}, check_mode, empty)
+    return _harbor(backend, namespaces, bool(delete_untagged), wait_timeout, check_mode, sleep, empty)
+
+
+ZOT_SETTINGS = (("gc", "gc"), ("gc_delay", "gcDelay"), ("gc_interval", "gcInterval"), ("dry_run", "dryRun"))
+
+
+def _zot(backend, namespaces, match, repositories, delete_untagged, options, check_mode, empty):
+    """zot applies retention and collects garbage itself: set what it reads (in place, it re-reads them) and
+    report what its metrics say about storage. A retention dry run is zot's: with dry_run it evaluates the
+    policies at each collection and logs what it would remove instead of removing it."""
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+
+    if match != "any":
+        raise InvalidParameterError("match=%s: zot keeps a tag when any of its keepTags rules keeps it; use "
+                                    "match=any with registry_type zot" % match)
+    if repositories:
+        raise InvalidParameterError("repositories selects repositories on distribution only; zot applies retention "
+                                    "per namespace (storage.retention.policies): leave repositories unset")
+    unknown = sorted(set(options) - set(name for name, _key in ZOT_SETTINGS))
+    if unknown:
+        raise InvalidParameterError("unknown zot setting(s) %s" % ", ".join(unknown))
+    settings = {}
+    for name, key in ZOT_SETTINGS:
+        value = options.get(name)
+        if value is not None and name in ("gc_delay", "gc_interval"):
+            try:
+                zc.parse_duration(value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidParameterError("%s must be a Go duration such as 1h or 90m, got %r (%s)" % (name, value, exc))
+        settings[key] = value
+    settings["delete_untagged"] = delete_untagged
+    warnings = []
+    try:
+        usage = backend.storage_usage()
+    except RegistryHTTPError as exc:
+        if exc.status not in (401, 403):
+            raise
+        usage = None
+        warnings.append("zot refused its metrics to user %r (HTTP %s): storage usage is not reported; zot lets "
+                        "http.accessControl.metrics.users read them" % (backend.client.options.username, exc.status))
+    else:
+        if usage is None:
+            warnings.append("zot's metrics extension is off: storage usage is not reported")
+    change = backend.gc_ensure(namespaces, settings, check_mode=check_mode)
+    warnings.extend(change.warnings)
+    action, after = change.extra["action"], change.after
+    if action == "none":
+        parts = ["zot's gc and retention settings are already as asked"]
+    elif action == "restart":
+        parts = ["%s config.json; zot must be restarted to apply it (%s)"
+                 % ("would change" if check_mode else "changed", "; ".join(change.extra["reasons"]))]
+    else:
+        parts = ["%s config.json in place; zot re-reads it without a restart"
+                 % ("would change" if check_mode else "changed")]
+    parts.append("zot applies retention and collects garbage itself (every %s)" % (after["gcInterval"] or "gcInterval"))
+    if after["retention"]["dryRun"]:
+        parts.append("retention is a dry run: at each collection zot logs the tags it would remove and removes none")
+    if usage is not None:
+        parts.append("its metrics count %d bytes in %d repositories" % (usage["total_bytes"], len(usage["repositories"])))
+    zot_result = dict(action=action, reasons=change.extra["reasons"], before=change.before, after=after,
+                      dry_run=bool(after["retention"]["dryRun"]), storage=usage)
+    return dict(empty, changed=change.changed, bytes_freed=None, restart_required=change.restart_required,
+                warnings=warnings, zot=zot_result, diff=dict(before=change.before, after=after),
+                message="; ".join(parts))
 
 
 def _distribution(backend, namespaces, match, repositories, delete_untagged, force, check_mode, now):

@@ -21,6 +21,9 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
 )
 
 _ZOT_INFO = re.compile(r'^zot_info\{[^}]*\bversion="([^"]+)"', re.MULTILINE)
+# One sample of zot's per-repository storage gauge in Prometheus' text format (zot's monitoring
+# package: zot_repo_storage_bytes{repo="..."}, the size of the repository's directory).
+_ZOT_STORAGE = re.compile(r'^zot_repo_storage_bytes\{(?:[^}]*,)?\s*repo="([^"]*)"[^}]*\}\s+(\S+)', re.MULTILINE)
 
 
 # -- access model on zot: htpasswd + http.accessControl / storage.retention in config.json ---------
@@ -109,6 +112,40 @@ class ZotFiles:
                 groups[group] = {"users": [name]}
         if not groups:
             del self.access_control()["groups"]
+
+    def set_namespace_retention(self, namespace, warnings, delete_untagged=None):
+        """Make the retention policy of ``namespace`` (model shape) what its ``retention`` says: a policy on
+        ``<name>`` and ``<name>/**``, or none when it has no retention. ``delete_untagged``: the policy's
+        deleteUntagged; None follows what the file already uses for namespaces (the role's
+        zot_retention_delete_* settings), so that the role and this adapter agree."""
+        name = namespace["name"]
+        keys = list(_namespace_keys(name))
+        existing = self.retention_policies()
+        shaped = [p for p in existing if list(p.get("repositories") or [])[1:2] == [str((p.get("repositories") or [""])[0]) + "/**"]
+                  and "keepTags" in p and p.get("keepTags") != [{"patterns": [".*"]}]]
+        own = [p for p in shaped if list(p.get("repositories") or []) == keys]
+        model = (own or shaped or [{"deleteUntagged": True, "deleteReferrers": False}])[0]
+        if delete_untagged is None:
+            delete_untagged = model.get("deleteUntagged")
+        policies = [p for p in existing if list(p.get("repositories") or []) != keys]
+        wanted = zc.namespace_retention_policy(namespace, delete_untagged, model.get("deleteReferrers"), "retention")
+        if wanted is not None:
+            if zc._get(self.config, "storage", "gc") is False:
+                warnings.append("retention of %r runs only with garbage collection, which storage.gc turns off" % name)
+            policies.append(wanted)
+        policies = zc.sort_retention_policies(policies)
+        if policies:
+            self.config.setdefault("storage", {}).setdefault("retention", {})["policies"] = policies
+        elif (self.config.get("storage") or {}).get("retention"):
+            self.config["storage"]["retention"].pop("policies", None)
+
+    def gc_settings(self):
+        """What oci_gc sets, as config.json has it: gc, gcDelay, gcInterval, retention dryRun and policies."""
+        storage = self.config.get("storage") or {}
+        retention = storage.get("retention") or {}
+        return {"gc": storage.get("gc"), "gcDelay": storage.get("gcDelay"), "gcInterval": storage.get("gcInterval"),
+                "retention": {"dryRun": retention.get("dryRun"), "delay": retention.get("delay"),
+                              "policies": json.loads(json.dumps(retention.get("policies") or []))}}
 
     # -- writing --
     def config_change(self):
@@ -205,6 +242,51 @@ class ZotBackend(Backend):
             return None
         return match.group(1) if match else None
 
+    def storage_usage(self):
+        """What zot's metrics say about storage: {repositories: {name: bytes}, total_bytes}, from the
+        zot_repo_storage_bytes gauge; None when the metrics extension is off (404)."""
+        try:
+            text = self.metrics_text()
+        except RegistryHTTPError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        repositories = {}
+        for match in _ZOT_STORAGE.finditer(text):
+            try:
+                value = float(match.group(2))
+            except ValueError:
+                raise OciRegistryError("zot's metrics carry a zot_repo_storage_bytes sample that is not a number: %r"
+                                       % match.group(0))
+            repositories[match.group(1)] = int(value)
+        return {"repositories": repositories, "total_bytes": sum(repositories.values())}
+
+    def gc_ensure(self, namespaces, settings, check_mode=False):
+        """oci_gc on zot, which collects garbage and applies retention itself: set storage.gc, gcDelay,
+        gcInterval, retention.dryRun (``settings``; None leaves one as it is) and each namespace's retention
+        policy in config.json, in place after zot's rules passed (zot re-reads them). ``delete_untagged`` in
+        ``settings`` is the policies' deleteUntagged (None: as the file has it)."""
+        files = ZotFiles(self.access)
+        before = files.gc_settings()
+        warnings = []
+        storage = files.config.setdefault("storage", {})
+        for key in ("gc", "gcDelay", "gcInterval"):
+            value = settings.get(key)
+            if value is not None and storage.get(key) != value:
+                storage[key] = value
+        for namespace in namespaces:
+            if namespace.get("state", "present") == "present":
+                files.set_namespace_retention(namespace, warnings, settings.get("delete_untagged"))
+        dry_run = settings.get("dryRun")
+        if dry_run is not None and bool((storage.get("retention") or {}).get("dryRun")) != dry_run:
+            storage.setdefault("retention", {})["dryRun"] = dry_run
+        if not storage:
+            files.config.pop("storage")
+        change = files.config_change()
+        changed, restart, more = files.save(check_mode)
+        return AccessChange(changed=changed, before=before, after=files.gc_settings(), warnings=warnings + more,
+                            restart_required=restart, action=change["action"], reasons=change["reasons"])
+
     # -- access model (users, namespaces, policies) -----------------------------------------
     def user_get(self, name):
         files = ZotFiles(self.access)
@@ -275,25 +357,7 @@ class ZotBackend(Backend):
             group.pop("anonymousPolicy", None)
         for key in _namespace_keys(name):
             repositories[key] = json.loads(json.dumps(group))
-        existing = files.retention_policies()
-        # deleteUntagged / deleteReferrers follow what the file already uses for namespaces (the
-        # role's zot_retention_delete_* settings), so that the role and this adapter agree.
-        shaped = [p for p in existing if list(p.get("repositories") or [])[1:2] == [str((p.get("repositories") or [""])[0]) + "/**"]
-                  and "keepTags" in p and p.get("keepTags") != [{"patterns": [".*"]}]]
-        own = [p for p in shaped if list(p.get("repositories") or []) == list(_namespace_keys(name))]
-        model = (own or shaped or [{"deleteUntagged": True, "deleteReferrers": False}])[0]
-        policies = [p for p in existing if list(p.get("repositories") or []) != list(_namespace_keys(name))]
-        wanted = zc.namespace_retention_policy(namespace, model.get("deleteUntagged"), model.get("deleteReferrers"),
-                                               "retention")
-        if wanted is not None:
-            if zc._get(files.config, "storage", "gc") is False:
-                warnings.append("retention of %r runs only with garbage collection, which storage.gc turns off" % name)
-            policies.append(wanted)
-        policies = zc.sort_retention_policies(policies)
-        if policies:
-            files.config.setdefault("storage", {}).setdefault("retention", {})["policies"] = policies
-        elif (files.config.get("storage") or {}).get("retention"):
-            files.config["storage"]["retention"].pop("policies", None)
+        files.set_namespace_retention(namespace, warnings)
         changed, restart, more = files.save(check_mode)
         return AccessChange(changed=changed, before=before, after=_zot_namespace(files, name),
                             warnings=warnings + more, restart_required=restart)

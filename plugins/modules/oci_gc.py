@@ -19,8 +19,14 @@ description:
     (Distribution deletes a digest with every tag that points to it).
   - Harbor applies retention itself. The module starts an execution of each namespace's retention policy
     (dry run in check mode), waits for it, then runs Harbor's garbage collection and waits for it.
-  - zot applies retention and collects garbage itself (C(storage.retention), C(gcInterval)); the module
-    changes nothing there and says so.
+  - zot applies retention and collects garbage itself. The module sets what zot reads for that in its
+    C(config.json) (O(config_path)), namely C(storage.gc), C(gcDelay), C(gcInterval), C(retention.dryRun) and each
+    namespace's retention policy, written in place after zot's rules passed (and O(validate_command)), so that
+    zot re-reads them without a restart; RV(restart_required) says when zot only takes the change on a restart
+    (retention turned on for the first time). It reports the storage zot's metrics count per repository
+    (C(zot_repo_storage_bytes)).
+  - A retention dry run on zot is run by zot itself. With O(dry_run=true) zot evaluates the policies at each collection
+    and logs every tag it would remove, removing none; O(dry_run=false) puts retention back to work.
   - Refuses O(delete_untagged) on Distribution while image indexes exist, unless O(force_delete_untagged), because
     Distribution's C(garbage-collect --delete-untagged) deletes the platform manifests of multi-arch images.
 author:
@@ -33,7 +39,8 @@ attributes:
     support: full
     details: Lists the tags that would be deleted and the bytes garbage collection would then free.
   diff_mode:
-    support: none
+    support: partial
+    details: zot only - the gc and retention settings of config.json before and after.
   idempotent:
     support: full
     details: A second run finds nothing more to delete (until tags age past max_age_days).
@@ -63,8 +70,11 @@ options:
       - Whether the garbage collection that follows may delete untagged manifests. On Distribution the module only
         checks that this is safe (no image index in the registry) and fails before deleting anything when it is
         not, unless O(force_delete_untagged). On Harbor it is passed to Harbor's garbage collection.
+      - On zot it is the C(deleteUntagged) of the namespaces' retention policies (zot keeps the manifests an index
+        references either way).
+      - Not set - V(false) on Distribution and Harbor; on zot the policies keep the C(deleteUntagged) C(config.json)
+        has (the zot role's C(zot_retention_delete_untagged)).
     type: bool
-    default: false
   force_delete_untagged:
     description:
       - Allow O(delete_untagged) on Distribution although image indexes exist (their platform images are lost).
@@ -75,6 +85,38 @@ options:
       - Harbor only. Seconds to wait for each retention execution and for the garbage collection.
     type: int
     default: 600
+  config_path:
+    description:
+      - zot only, required there. Its C(config.json) on the host the module runs on (the registry host); it is
+        rewritten in place, keeping its owner and mode.
+    type: path
+  validate_command:
+    description:
+      - zot only. Command that checks the new C(config.json) before it replaces the live one; C(%s) is replaced by
+        the path of a candidate file next to it. For example
+        C(docker run --rm --network none -v %s:/tmp/c.json:ro ghcr.io/project-zot/zot-linux-amd64:v2.1.20 verify /tmp/c.json).
+      - The project's own checks of zot's rules always run first.
+    type: str
+  gc:
+    description:
+      - zot only. C(storage.gc), whether zot collects garbage (and applies retention, which runs with it). Not set
+        leaves it as it is.
+    type: bool
+  gc_delay:
+    description:
+      - zot only. C(storage.gcDelay), a Go duration such as V(1h); blobs no manifest references are removed once
+        they are older than that. Not set leaves it as it is.
+    type: str
+  gc_interval:
+    description:
+      - zot only. C(storage.gcInterval), a Go duration such as V(24h); how often zot collects garbage and applies
+        retention. Not set leaves it as it is.
+    type: str
+  dry_run:
+    description:
+      - zot only. C(storage.retention.dryRun). V(true) makes zot's retention a dry run (it logs what it would remove
+        at each collection, removes nothing); V(false) lets it remove. Not set leaves it as it is.
+    type: bool
 """
 
 EXAMPLES = r"""
@@ -119,7 +161,8 @@ manifests_deleted:
 bytes_freed:
   description:
     - Distribution - bytes of the manifests and blobs that only the deleted manifests referenced, which the
-      garbage collection that follows frees. Harbor - null (see RV(harbor_gc)). zot - 0.
+      garbage collection that follows frees. Harbor - null (see RV(harbor_gc)). zot - null (zot frees space on
+      its own schedule; see RV(zot.storage)).
   returned: always
   type: int
   sample: 1048576
@@ -139,19 +182,41 @@ harbor_gc:
   description: Harbor - the garbage collection run (id, status, parameters, log, read_only).
   returned: when registry_type is harbor
   type: dict
+zot:
+  description:
+    - zot - C(action) (V(none), V(reload) or V(restart)) and its C(reasons); the settings C(before) and C(after)
+      (gc, gcDelay, gcInterval, retention with dryRun, delay and policies); C(dry_run); C(storage), what zot's
+      metrics count (C(repositories) name -> bytes, C(total_bytes)), null when its metrics extension is off.
+  returned: when registry_type is zot
+  type: dict
+  sample:
+    action: reload
+    reasons: [storage.gcInterval is re-read on reload]
+    dry_run: true
+    storage: {repositories: {provisioning-test/app: 3375436}, total_bytes: 3375436}
+restart_required:
+  description: zot - the change takes effect only when zot restarts (playbooks/gc.yml restarts it).
+  returned: when registry_type is zot
+  type: bool
 message:
   description: What was done, in one sentence.
   returned: always
   type: str
 """
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
+    AccessOptions,
+    backend_from_params,
+)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._gc import (
     MATCHES,
+    ZOT_SETTINGS,
     run_retention,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
+
+ZOT_OPTIONS = ("config_path", "validate_command", "gc", "gc_delay", "gc_interval", "dry_run")
 
 
 def main():
@@ -160,20 +225,40 @@ def main():
             namespaces=dict(type="list", elements="dict", default=[]),
             repositories=dict(type="list", elements="str"),
             match=dict(type="str", choices=list(MATCHES), default="any"),
-            delete_untagged=dict(type="bool", default=False),
+            delete_untagged=dict(type="bool"),
             force_delete_untagged=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=600),
+            config_path=dict(type="path"),
+            validate_command=dict(type="str"),
+            gc=dict(type="bool"),
+            gc_delay=dict(type="str"),
+            gc_interval=dict(type="str"),
+            dry_run=dict(type="bool"),
         ),
+        required_if=[("registry_type", "zot", ("config_path",))],
     )
     params = module.params
+    zot_only = [name for name in ZOT_OPTIONS if params[name] is not None]
+    if params["registry_type"] != "zot" and zot_only:
+        module.fail_json(msg="%s: only for registry_type zot (it is %s)" % (", ".join(zot_only), params["registry_type"]))
     try:
         backend = backend_from_params(params)
+        if params["registry_type"] == "zot":
+            backend.configure_access(AccessOptions(
+                config_path=params["config_path"], validate_command=params["validate_command"], mode=None,
+                run_command=lambda command: module.run_command(command, use_unsafe_shell=False)))
         result = run_retention(backend, params["namespaces"], match=params["match"],
                                repositories=params["repositories"], delete_untagged=params["delete_untagged"],
                                force_delete_untagged=params["force_delete_untagged"],
-                               wait_timeout=params["wait_timeout"], check_mode=module.check_mode)
+                               wait_timeout=params["wait_timeout"], check_mode=module.check_mode,
+                               zot=dict((name, params[name]) for name, _key in ZOT_SETTINGS))
     except OciRegistryError as exc:
         exc.fail(module, changed=False)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    diff = result.pop("diff", None)
+    if module._diff and diff is not None:
+        result["diff"] = diff
     module.exit_json(**result)
 
 

@@ -208,10 +208,3 @@ def test_harbor_without_a_retention_policy_fails_before_gc():
 def test_harbor_gc_error_is_a_failure():
     with pytest.raises(Exception, match="garbage collection 11 ended Error"):
         _gc.run_retention(_HarborBackend(gc_status="Error"), [], sleep=lambda _s: None)
-
-
-def test_zot_changes_nothing():
-    class Zot:
-        registry_type = "zot"
-    result = _gc.run_retention(Zot(), [{"name": "a", "retention": {"keep_tags": 1}}])
-    assert result["changed"] is False and "zot applies retention" in result["message"]

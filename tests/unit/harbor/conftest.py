@@ -45,26 +45,9 @@ def backend(double):
 
 
 def run_module(module, double, tmp_path, check=False, diff=False, password=ADMIN_PASSWORD, **args):
-    """Run a module of the collection as Ansible does (a subprocess reading ANSIBLE_MODULE_ARGS)
-    against the double; returns its JSON result."""
-    import json
-    import os
-    import subprocess
-    import sys
+    """Run a module of the collection as Ansible does against the double; returns its JSON result."""
+    from tests.unit.module_runner import run_module_file
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    collections = os.path.join(root, ".build", "collections")
-    path = os.path.join(collections, "ansible_collections", "provisioning", "oci_registry", "plugins", "modules",
-                        module + ".py")
     params = dict(registry_url=double.url, registry_type="harbor", username="admin", password=password,
                   retries=0, **args)
-    params["_ansible_check_mode"] = check
-    params["_ansible_diff"] = diff
-    args_file = tmp_path / ("%s-args.json" % module)
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
-    proc = subprocess.run([sys.executable, path, str(args_file)], capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONPATH=collections), check=False)
-    try:
-        return json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError("%s printed no JSON: %s %s" % (module, proc.stdout, proc.stderr))
+    return run_module_file(module, params, tmp_path, check=check, diff=diff)
