@@ -183,17 +183,34 @@ harbor_gc:
   returned: when registry_type is harbor
   type: dict
 zot:
-  description:
-    - zot - C(action) (V(none), V(reload) or V(restart)) and its C(reasons); the settings C(before) and C(after)
-      (gc, gcDelay, gcInterval, retention with dryRun, delay and policies); C(dry_run); C(storage), what zot's
-      metrics count (C(repositories) name -> bytes, C(total_bytes)), null when its metrics extension is off.
+  description: zot - what was set in config.json and what zot's metrics say.
   returned: when registry_type is zot
   type: dict
-  sample:
-    action: reload
-    reasons: [storage.gcInterval is re-read on reload]
-    dry_run: true
-    storage: {repositories: {provisioning-test/app: 3375436}, total_bytes: 3375436}
+  contains:
+    action:
+      description: How zot takes the change, V(none), V(reload) (re-read in place) or V(restart).
+      type: str
+      sample: reload
+    reasons:
+      description: Why, per changed setting.
+      type: list
+      elements: str
+      sample: [storage.gcInterval is re-read on reload]
+    before:
+      description: The settings before (gc, gcDelay, gcInterval, retention with dryRun, delay and policies).
+      type: dict
+    after:
+      description: The settings after (in check mode, as they would be).
+      type: dict
+    dry_run:
+      description: Whether zot's retention is a dry run afterwards.
+      type: bool
+    storage:
+      description:
+        - What zot's metrics count (C(zot_repo_storage_bytes)), C(repositories) (name to bytes) and
+          C(total_bytes); null when zot's metrics extension is off or refused to the user.
+      type: dict
+      sample: {repositories: {provisioning-test/app: 3375436}, total_bytes: 3375436}
 restart_required:
   description: zot - the change takes effect only when zot restarts (playbooks/gc.yml restarts it).
   returned: when registry_type is zot
