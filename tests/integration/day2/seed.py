@@ -92,3 +92,26 @@ class Api:
 
 def new_layout(directory):
     return Layout(directory)
+
+
+SEEDED = ("provisioning-platform/base", "provisioning-extensions/tool")
+
+
+def seed_registry(dep, layout_dir):
+    """Three tags in two repositories (a multi-arch index among them) pushed with skopeo into the
+    Deployment ``dep``; returns a plain API client and {repository: {tag: digest}} as the registry serves it."""
+    layout = new_layout(layout_dir)
+    layout.tag(image(layout, "one", "2024-01-01T00:00:00Z"), "1.0")
+    layout.tag(image(layout, "two", "2024-02-01T00:00:00Z"), "2.0")
+    layout.tag(layout.multiarch([image(layout, "m-amd64", "2024-03-01T00:00:00Z", arch="amd64"),
+                                 image(layout, "m-arm64", "2024-03-01T00:00:00Z", arch="arm64")]), "multi")
+    push(dep.host, dep.admin, layout_dir, "1.0", SEEDED[0])
+    push(dep.host, dep.admin, layout_dir, "2.0", SEEDED[0])
+    push(dep.host, dep.admin, layout_dir, "multi", SEEDED[1])
+    api = Api(dep.url, dep.admin)
+    return api, content(api)
+
+
+def content(api, repositories=SEEDED):
+    """{repository: {tag: digest}} of ``repositories`` as the registry serves them now."""
+    return {r: {t: api.digest(r, t) for t in api.tags(r)} for r in repositories}

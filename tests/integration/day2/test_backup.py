@@ -12,7 +12,7 @@ import tempfile
 import pytest
 
 from ..access.deployment import Deployment
-from .seed import Api, image, new_layout, push
+from .seed import Api, seed_registry
 
 pytestmark = pytest.mark.integration
 
@@ -26,17 +26,7 @@ def world():
     try:
         run = dep.playbook("deploy.yml")
         assert run.rc == 0, run
-        layout = new_layout(layout_dir)
-        layout.tag(image(layout, "one", "2024-01-01T00:00:00Z"), "1.0")
-        layout.tag(image(layout, "two", "2024-02-01T00:00:00Z"), "2.0")
-        layout.tag(layout.multiarch([image(layout, "m-amd64", "2024-03-01T00:00:00Z", arch="amd64"),
-                                     image(layout, "m-arm64", "2024-03-01T00:00:00Z", arch="arm64")]), "multi")
-        push(dep.host, dep.admin, layout_dir, "1.0", "provisioning-platform/base")
-        push(dep.host, dep.admin, layout_dir, "2.0", "provisioning-platform/base")
-        push(dep.host, dep.admin, layout_dir, "multi", "provisioning-extensions/tool")
-        api = Api(dep.url, dep.admin)
-        before = {r: {t: api.digest(r, t) for t in api.tags(r)}
-                  for r in ("provisioning-platform/base", "provisioning-extensions/tool")}
+        api, before = seed_registry(dep, layout_dir)
         yield dep, api, before, backups
     finally:
         dep.remove()
@@ -63,6 +53,8 @@ def test_2_backup_destroy_restore_same_digests(world):
     assert "2 repositories, 3 tags recorded" in run.output, run
     archives = sorted(glob.glob(os.path.join(backups, "*.tar")))
     assert len(archives) == 1
+    # It holds the htpasswd file and the admin password: root only.
+    assert [os.stat(p).st_mode & 0o777 for p in (archives[0], archives[0] + ".sha256")] == [0o600, 0o600]
     with tarfile.open(archives[0]) as tar:
         names = tar.getnames()
         meta = json.load(tar.extractfile("backup.json"))
