@@ -6,6 +6,7 @@ The registry runs behind its access front; the webhook receiver listens on the D
 gateway, an address of this machine the registry container can reach (traffic stays on it).
 """
 
+import glob
 import json
 import os
 import re
@@ -279,8 +280,10 @@ def test_rate_limit_and_certificate_renewal(ops):
     pki = os.path.join(ops.config_dir, "pki")
     ca, first = read(os.path.join(pki, "ca.crt")), read(os.path.join(pki, "server.crt"))
     run = ops.playbook("deploy.yml", oci_registry_rate_limit=2, oci_registry_rate_limit_burst=2,
-                       oci_registry_tls_san=["registry.example.test"])
+                       oci_registry_tls_san=["registry.example.test"], distribution_config_backups_keep=1,
+                       distribution_config_extra={"log": {"level": "warn"}})
     assert run.rc == 0, run.output[-3000:]
+    config_before_last = read(os.path.join(ops.config_dir, "config.yml"))
     nginx_conf = read(os.path.join(ops.front_dir, "nginx.conf")).decode()
     assert "rate=2r/s" in nginx_conf and "burst=2 nodelay" in nginx_conf
     with requests.Session() as session:
@@ -295,8 +298,11 @@ def test_rate_limit_and_certificate_renewal(ops):
     assert served_certificate(ops) == pem_to_der(os.path.join(pki, "server.crt"))
 
     run = ops.playbook("deploy.yml", oci_registry_tls_san=["registry.example.test"], oci_registry_tls_renew_days=400,
-                       oci_registry_tls_valid_days=401)
+                       oci_registry_tls_valid_days=401, distribution_config_backups_keep=1)
     assert run.rc == 0 and "limit_req" not in read(os.path.join(ops.front_dir, "nginx.conf")).decode(), run
+    # Each of the two deploys changed config.yml (log level warn, then back): one earlier file stays, the last one.
+    backups = sorted(glob.glob(os.path.join(ops.config_dir, "config.yml.*~")))
+    assert len(backups) == 1 and read(backups[0]) == config_before_last, backups
     third = read(os.path.join(pki, "server.crt"))
     assert third != second and read(os.path.join(pki, "ca.crt")) == ca
     assert served_certificate(ops) == pem_to_der(os.path.join(pki, "server.crt"))
