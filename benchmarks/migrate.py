@@ -9,8 +9,11 @@ uncompressed layers, one large uncompressed layer), then times:
   full copy         skopeo sync | the oci_sync engine (a child process) | the oci_sync module (ansible)
   re-run, no work   the same three again, on the now complete destinations
 
-and prints the times, the ratios, the peak memory (VmHWM) of the engine process, and whether
-every tag has the same digest on the source and on each destination.
+and prints the times, the ratios, the requests each copier sent and the CPU time the registries
+spent answering them (both registries' containers, from their cgroups), the engine's own CPU time and
+the part of its wall time that is process start-up (interpreter and imports) and exit, the peak memory
+(VmHWM) of the engine process, the load average before and after, and whether every tag has the same
+digest on the source and on each destination.
 
     .venv/bin/python benchmarks/migrate.py [--apps 40] [--big-mb 256] [--workers 8]
 
@@ -70,7 +73,9 @@ def child(args):
     spec = json.loads(args.child)
     source = api_for(*spec["source"])
     destination = api_for(*spec["destination"])
+    started = time.monotonic()
     result = SyncEngine(source, destination, workers=spec["workers"]).run()
+    result["run_s"] = time.monotonic() - started
     result["maxrss_kb"] = peak_rss_kb()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_s"] = usage.ru_utime + usage.ru_stime
@@ -134,6 +139,24 @@ def run_skopeo(source, destination, repositories, workdir):
         if proc.returncode != 0 and not errors:
             raise SystemExit("skopeo sync failed:\n%s" % proc.stderr[-3000:])
     return elapsed, failures
+
+
+def container_cpu(registry):
+    """CPU seconds the registry's container has used (cgroup v1 or v2), or None where they cannot be read."""
+    cid = registry.container.id
+    for path, scale in (("/sys/fs/cgroup/cpuacct/docker/%s/cpuacct.usage" % cid, 1e-9),
+                        ("/sys/fs/cgroup/system.slice/docker-%s.scope/cpu.stat" % cid, 1e-6),
+                        ("/sys/fs/cgroup/docker/%s/cpu.stat" % cid, 1e-6)):
+        try:
+            with open(path) as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        if path.endswith("cpu.stat"):
+            text = dict(line.split() for line in text.splitlines() if line.strip()).get("usage_usec", "")
+        if text.strip().isdigit():
+            return int(text) * scale
+    return None
 
 
 def median(values):
@@ -207,6 +230,7 @@ def main():
         phases = ("full copy", "re-run, nothing to do")
         seconds = dict((phase, dict((tool, []) for tool in tools)) for phase in phases)
         sent = dict((phase, dict((tool, []) for tool in tools)) for phase in phases)
+        served = dict((phase, dict((tool, []) for tool in tools)) for phase in phases)
         engine_results = dict((phase, []) for phase in phases)
         skopeo_failed = set()
         for repetition in range(args.repeat):
@@ -220,6 +244,7 @@ def main():
                 for tool in order:
                     destination = registries[tool]
                     before = len(settled_log(source)) + len(settled_log(destination))
+                    cpu_before = [container_cpu(source), container_cpu(destination)]
                     if tool == "skopeo":
                         elapsed, failed = run_skopeo(source, destination, repositories, workdir)
                         skopeo_failed.update(failed)
@@ -229,13 +254,16 @@ def main():
                     else:
                         elapsed = run_module(source, destination, args.workers)[0]
                     seconds[phase][tool].append(elapsed)
+                    cpu_after = [container_cpu(source), container_cpu(destination)]
+                    if None not in cpu_before + cpu_after:
+                        served[phase][tool].append(sum(cpu_after) - sum(cpu_before))
                     sent[phase][tool].append(len(settled_log(source)) + len(settled_log(destination)) - before)
 
         print()
         header = "%-22s %10s %12s %7s" % ("", "skopeo s", "oci_sync s", "ratio")
         if "module" in tools:
             header += " %10s %7s" % ("module s", "ratio")
-        print(header + "   requests skopeo / oci_sync")
+        print(header + "   requests skopeo / oci_sync   registry CPU s skopeo / oci_sync")
         for phase, target in zip(phases, (TARGET_FULL, TARGET_NOOP)):
             skopeo_s, engine_s = median(seconds[phase]["skopeo"]), median(seconds[phase]["engine"])
             ratio = skopeo_s / engine_s
@@ -244,6 +272,8 @@ def main():
                 module_s = median(seconds[phase]["module"])
                 line += " %10.2f %6.1fx" % (module_s, skopeo_s / module_s)
             line += "   %d / %d" % (median(sent[phase]["skopeo"]), median(sent[phase]["engine"]))
+            if served[phase]["skopeo"] and served[phase]["engine"]:
+                line += "   %.2f / %.2f" % (median(served[phase]["skopeo"]), median(served[phase]["engine"]))
             line += "   target >= %.0fx: %s" % (target, "met" if ratio >= target else "MISSED")
             print(line)
             print("%-22s %s" % ("", "  all runs: " + "; ".join(
@@ -259,6 +289,11 @@ def main():
         print("oci_sync CPU time (its own process): full copy %.2f s, re-run %.2f s"
               % (median([r["cpu_s"] for r in engine_results[phases[0]]]),
                  median([r["cpu_s"] for r in engine_results[phases[1]]])))
+        print("oci_sync process start-up and exit (wall time outside SyncEngine.run, included above): "
+              "full copy %.2f s, re-run %.2f s"
+              % tuple(median([elapsed - r["run_s"] for elapsed, r in zip(seconds[phase]["engine"], engine_results[phase])])
+                      for phase in phases))
+        print("load average after the runs: %.1f %.1f %.1f" % os.getloadavg())
 
         ok = True
         for tool in tools:

@@ -90,6 +90,20 @@ class OciApi:
     def catalog(self, page_size=100):
         return list(self.client.paginate("/v2/_catalog", key="repositories", page_size=page_size))
 
+    def catalog_page(self, page_size=1000):
+        """(repositories of the first catalog page, whether they are all of them); None when the registry does
+        not let this user read its catalog (many allow it to administrators only)."""
+        response = self.client.request("GET", "/v2/_catalog", expected=(200, 401, 403, 404), params={"n": page_size})
+        if response.status_code != 200:
+            response.close()
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            raise OciRegistryError("GET %s answered with a body that is not JSON" % self.client.url("/v2/_catalog"))
+        names = data.get("repositories") if isinstance(data, dict) else None
+        return list(names or []), not response.links.get("next")
+
     def tags(self, repository, page_size=100):
         path = "/v2/%s/tags/list" % repository
         response = self.client.request("GET", path, expected=(200, 404), params={"n": page_size} if page_size else None)

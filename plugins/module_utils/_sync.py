@@ -277,6 +277,7 @@ class SyncEngine:
         self._referrers_api = {}  # "source"/"destination" -> bool, probed once
         self._probe_lock = threading.Lock()
         self._mounts = True  # False once the destination declined a mount (Harbor across projects, say)
+        self._destination_repositories = None  # what the destination's catalog lists, when it could be read whole
         self.copied = []
         for api in (source, destination):
             api.client.set_pool_size(2 * workers + 4)
@@ -302,13 +303,28 @@ class SyncEngine:
             elif matches(tag, self.tag_patterns):
                 repo.tags.append(tag)
         repo.tags.sort()
-        repo.destination_tags.update(self.destination.tags(repo.destination, page_size=1000))
+        present = self._destination_repositories
+        if repo.tags and (present is None or repo.destination in present):
+            repo.destination_tags.update(self.destination.tags(repo.destination, page_size=1000))
+
+    def _read_destination_catalog(self, repos):
+        """One request instead of one per repository the destination does not have yet (a first copy): the
+        destination's catalog, when it lets this user read it and it fits in one page. A repository missing
+        from it has no tags there; blobs are still HEAD-checked one by one (a run killed before any manifest
+        landed leaves blobs in repositories no catalog lists)."""
+        catalog_page = getattr(self.destination, "catalog_page", None)  # an OCI layout (oci_layout) has none
+        if len(repos) < 2 or catalog_page is None:
+            return
+        page = catalog_page(page_size=1000)
+        if page is not None and page[1]:
+            self._destination_repositories = frozenset(page[0])
 
     # -- run -----------------------------------------------------------------------------
     def run(self):
         names = self.list_repositories()
         repos = [_Repo(name, destination_repository(name, self.prefix)) for name in names]
         self.stats.add("repositories", len(repos))
+        self._read_destination_catalog(repos)
         with ThreadPoolExecutor(self.workers, thread_name_prefix="oci-sync-task") as tasks, \
                 ThreadPoolExecutor(self.workers, thread_name_prefix="oci-sync-blob") as blobs:
             self._blob_pool = blobs
@@ -501,14 +517,15 @@ class SyncEngine:
         it has one, says which referrers there are; else its referrer tag does."""
         tag = referrer_tag(digest)
         tag = tag if tag in repo.referrer_tags else None
-        index = None
+        index = current = None
+        asked = False  # whether current says what the destination's referrer tag is (asked once)
         if tag is not None:
             index = self.source.get_manifest(repo.source, tag)
         if self._supports_referrers("source", self.source, repo.source, digest):
             descriptors = self.source.referrers(repo.source, digest) or []
         elif index is not None:
             descriptors = references(index.body, OCI_INDEX)[0]
-            current = self._destination_tag(repo, tag)
+            current, asked = self._destination_tag(repo, tag), True
             if current is not None and current.digest == index.digest:
                 # The index landed after its referrers did: they are there; look below them only.
                 repo.referrer_counts[digest] = len(descriptors)
@@ -522,7 +539,7 @@ class SyncEngine:
             if self._node(repo, descriptor["digest"], descriptor.get("mediaType")):
                 self.stats.add("referrers_copied")
         if index is not None:
-            current = self._destination_tag(repo, tag)
+            current = current if asked else self._destination_tag(repo, tag)
             if current is None or current.digest != index.digest:
                 self._put_manifest(repo, tag, index.body, manifest_media_type(index.body, index.media_type))
         elif descriptors and not self._supports_referrers("destination", self.destination, repo.destination, digest):

@@ -9,6 +9,10 @@ import threading
 
 import pytest
 
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
+    ConnectionOptions,
+    RegistryClient,
+)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     RegistryHTTPError,
@@ -19,6 +23,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._oci imp
     OCI_INDEX,
     OCI_MANIFEST,
     ManifestRef,
+    OciApi,
     sha256_digest,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._sync import (
@@ -36,6 +41,8 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._sync im
     select,
     subject_of_referrer_tag,
 )
+
+from .fake_http import FakeServer
 
 HEX = "ab" * 32
 
@@ -276,7 +283,12 @@ class MemoryRegistry:
     def catalog(self, page_size=100):
         return sorted(set(key[0] for key in self.manifests))
 
+    def catalog_page(self, page_size=1000):
+        names = self.catalog()
+        return names[:page_size], len(names) <= page_size
+
     def tags(self, repo, page_size=100):
+        self.tag_lists = getattr(self, "tag_lists", []) + [repo]
         return sorted(self.tags_of.get(repo, {}))
 
     def _resolve(self, repo, reference):
@@ -504,3 +516,48 @@ def test_destination_without_digest_header_is_compared_by_its_bytes(source):
     again = SyncEngine(source, destination).run()
     assert again["changed"] is False and again["errors"] == []
     assert set(e["status"] for e in again["verification"]) == {"match"}
+
+
+class _NoCatalog(MemoryRegistry):
+    """A registry that does not let this user read its catalog."""
+
+    def catalog_page(self, page_size=1000):
+        return None
+
+
+class _LongCatalog(MemoryRegistry):
+    """A registry whose catalog does not fit in one page."""
+
+    def catalog_page(self, page_size=1000):
+        return super().catalog_page(page_size)[0][:1], False
+
+
+@pytest.mark.parametrize("destination_class, listed", [
+    (MemoryRegistry, ["team/app"]),  # the catalog says team/multi is not there: no need to list its tags
+    (_NoCatalog, ["team/app", "team/multi"]),
+    (_LongCatalog, ["team/app", "team/multi"]),
+])
+def test_destination_tags_listed_only_for_repositories_its_catalog_has(source, destination_class, listed):
+    destination = destination_class(referrers_api=False)
+    first = SyncEngine(source, destination, repositories=["team/app"]).run()
+    assert first["errors"] == []
+    destination.tag_lists = []
+    result = SyncEngine(source, destination).run()
+    assert result["errors"] == [] and result["copied"] == ["team/multi:latest"]
+    assert sorted(destination.tag_lists) == listed
+    assert set(e["status"] for e in result["verification"]) == {"match"}
+    assert [e["destination_referrers"] for e in result["verification"] if e["repository"] == "team/app"] == [1]
+
+
+@pytest.mark.parametrize("status, headers, expected", [
+    (200, {}, (["a/one", "b/two"], True)),
+    (200, {"Link": '</v2/_catalog?last=b%2Ftwo&n=2>; rel="next"'}, (["a/one", "b/two"], False)),
+    (401, {}, None),  # administrators only (Distribution behind the collection's front, Harbor)
+    (403, {}, None),
+])
+def test_catalog_page_is_one_request(status, headers, expected):
+    body = {"repositories": ["a/one", "b/two"]} if status == 200 else {"errors": [{"code": "DENIED"}]}
+    with FakeServer(lambda req: (status, headers, body)) as srv:
+        api = OciApi(RegistryClient(ConnectionOptions(srv.url, username="u", password="p", retries=0)))
+        assert api.catalog_page(page_size=2) == expected
+    assert [(r.method, r.path, r.query) for r in srv.requests] == [("GET", "/v2/_catalog", {"n": ["2"]})]
