@@ -202,23 +202,21 @@ class OciApi:
         self._finish(location, digest, None)
         return digest
 
-    def upload_blob_stream(self, repository, stream, size, digest):
+    def upload_blob_stream(self, repository, stream, size, digest, location=None):
         """Monolithic upload of ``size`` bytes read from ``stream`` (anything with ``read(n)``): POST, then
         one PUT that sends the bytes as they are read, so memory does not grow with the blob.
+        ``location``: an upload session already open (the one a declined mount opened): no POST.
 
         Not retried here (a stream cannot be replayed): on any failure the upload session is cancelled
         and the error raised, for the caller to start again with a fresh stream. Returns the digest.
         """
-        location = self.start_upload(repository)
+        location = location or self.start_upload(repository)
         try:
             response = self.client.request("PUT", _with_query(location, digest=digest), expected=(201,),
                                            data=_SizedBody(stream, size),
                                            headers={"Content-Type": "application/octet-stream"})
         except Exception:
-            try:
-                self.client.request("DELETE", location, expected=None).close()
-            except Exception:  # pylint: disable=broad-except
-                pass  # best effort: the registry purges abandoned uploads itself
+            self.cancel_upload(location)
             raise
         response.close()
         returned = response.headers.get("Docker-Content-Digest")
@@ -254,14 +252,26 @@ class OciApi:
     def mount_blob(self, repository, digest, from_repository):
         """Cross-repository mount. True when mounted; False when the registry would not
         (the upload session it opened instead is cancelled)."""
+        location = self.mount_or_open(repository, digest, from_repository)
+        if location is None:
+            return True
+        self.client.request("DELETE", location, expected=None).close()
+        return False
+
+    def mount_or_open(self, repository, digest, from_repository):
+        """Cross-repository mount: None when mounted (201); else the URL of the upload session the registry
+        opened instead (202), for ``upload_blob_stream(location=...)`` or ``cancel_upload``."""
         response = self.client.request("POST", "/v2/%s/blobs/uploads/" % repository, expected=(201, 202),
                                        params={"mount": digest, "from": from_repository})
         response.close()
-        if response.status_code == 201:
-            return True
-        cancel = self.client.request("DELETE", self._location(response), expected=None)
-        cancel.close()
-        return False
+        return None if response.status_code == 201 else self._location(response)
+
+    def cancel_upload(self, location):
+        """Cancel an upload session, best effort: the registry purges abandoned uploads itself."""
+        try:
+            self.client.request("DELETE", location, expected=None).close()
+        except Exception:  # pylint: disable=broad-except
+            pass
 
     def _finish(self, location, digest, data):
         headers = {"Content-Type": "application/octet-stream"}

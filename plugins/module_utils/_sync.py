@@ -12,9 +12,12 @@ What it guarantees, and how:
   tag scheme of OCI distribution-spec 1.1.
 - Nothing twice: a manifest present on the destination (same digest) is not sent again, and neither is
   anything below it (a registry accepts a manifest only when everything it references is there); a
-  blob is HEAD-checked before upload, mounted from another destination repository that holds it,
+  blob is HEAD-checked before upload, mounted from another destination repository that holds it (a
+  registry that declines a mount opens an upload session instead: that session takes the upload),
   uploaded once when several repositories need it at the same time. A run killed at any point, run
   again, finishes without re-sending what landed.
+- Few requests: the destination's tags are listed only for repositories its catalog has (when this
+  user may read it, in one page); a tag present there costs one HEAD, which is also its verification.
 - Bounded memory: blobs are never held in memory; a transfer keeps one chunk in flight.
 - Parallel: tag tasks and blob transfers run on two pools of ``workers`` threads (two pools, so that a
   task waiting for its blobs never holds a slot a blob needs).
@@ -231,6 +234,28 @@ class _BlobReader:
         return chunk
 
 
+class _UploadSession:
+    """An upload session a declined mount opened on the destination, until an upload uses it (``take``) or
+    it is cancelled (``cancel``, a no-op once taken)."""
+
+    def __init__(self, api):
+        self.api = api
+        self.location = None
+
+    def hold(self, location):
+        self.cancel()
+        self.location = location
+
+    def take(self):
+        location, self.location = self.location, None
+        return location
+
+    def cancel(self):
+        location = self.take()
+        if location is not None:
+            self.api.cancel_upload(location)
+
+
 class _Repo:
     """What the engine knows about one repository during a run."""
 
@@ -276,7 +301,7 @@ class SyncEngine:
         self._blob_states = {}  # digest -> {"done": Event, "location": destination repository or None}
         self._referrers_api = {}  # "source"/"destination" -> bool, probed once
         self._probe_lock = threading.Lock()
-        self._mounts = True  # False once the destination declined a mount (Harbor across projects, say)
+        self._mounts = True  # False once the destination refused a mount (or declined one it cannot hand over)
         self._destination_repositories = None  # what the destination's catalog lists, when it could be read whole
         self.copied = []
         for api in (source, destination):
@@ -575,41 +600,56 @@ class SyncEngine:
             raise OciRegistryError("a descriptor without digest or size: %r" % (descriptor,))
 
         def work():
-            if self._mount_known(repo, digest):
-                return
-            size_there = self.destination.head_blob(repo.destination, digest)
-            if size_there is not None:
-                self.stats.add("blobs_present")
-                self._landed(digest, repo.destination)
-                return
-            self._bring_blob(repo, digest, size, descriptor)
+            session = _UploadSession(self.destination)
+            try:
+                mounted = self._mount_known(repo, digest, session)
+                if mounted:
+                    return
+                size_there = self.destination.head_blob(repo.destination, digest)
+                if size_there is not None:
+                    self.stats.add("blobs_present")
+                    self._landed(digest, repo.destination)
+                    return
+                self._bring_blob(repo, digest, size, descriptor, session, tried=mounted is not None)
+            finally:
+                session.cancel()
         self._blob_checks.run((repo.destination, digest), work)
 
-    def _mount_known(self, repo, digest):
+    def _mount_known(self, repo, digest, session):
         """Mount a blob this run has put into another destination repository: one request, no HEAD first
         (a mount into a repository that has the blob already succeeds as well). Blobs only seen on the
-        destination (from an earlier run) are HEAD-checked first: the repository may well have them."""
+        destination (from an earlier run) are HEAD-checked first: the repository may well have them.
+        True: mounted; False: declined or refused; None: not asked."""
         with self._blob_lock:
             state = self._blob_states.get(digest)
             ours = state is not None and state["done"].is_set() and state["ours"]
             location = state["location"] if ours else None
         if location is None or location == repo.destination or not self._mounts:
-            return False
-        if not self.check_mode and not self._mount(repo, digest, location):
+            return None
+        if not self.check_mode and not self._mount(repo, digest, location, session):
             return False
         self.stats.add("blobs_mounted")
         return True
 
-    def _mount(self, repo, digest, location):
+    def _mount(self, repo, digest, location, session):
+        """Mount ``digest`` from destination repository ``location``. A registry that declines (202) opens an
+        upload session instead: ``session`` keeps it for the upload that may follow (no second POST), and
+        mounts stay on (Harbor declines across projects, mounts within one). One that refuses (401, 403, 405:
+        no read on the other repository, say) is not asked again."""
+        open_session = getattr(self.destination, "mount_or_open", None)  # an OCI layout (oci_layout) has none
         try:
-            mounted = self.destination.mount_blob(repo.destination, digest, location)
+            if open_session is None:
+                mounted = self.destination.mount_blob(repo.destination, digest, location)
+                if not mounted:
+                    self._mounts = False
+                return mounted
+            session.hold(open_session(repo.destination, digest, location))
         except RegistryHTTPError as exc:
             if exc.status not in REFUSED_STATUSES:
                 raise
-            mounted = False  # no read on the other repository, say: the upload that follows tells about writes
-        if not mounted:
-            self._mounts = False  # the registry answers with an upload session instead: stop asking
-        return mounted
+            self._mounts = False  # the upload that follows tells about writes
+            return False
+        return session.location is None
 
     def _landed(self, digest, repository):
         with self._blob_lock:
@@ -620,7 +660,9 @@ class SyncEngine:
                 state["location"] = repository
             state["done"].set()
 
-    def _bring_blob(self, repo, digest, size, descriptor):
+    def _bring_blob(self, repo, digest, size, descriptor, session, tried=False):
+        """Upload a blob the destination repository lacks, once per run: a later repository that needs it
+        waits for the first upload and mounts it from there (unless ``tried``: it asked for that already)."""
         with self._blob_lock:
             state = self._blob_states.get(digest)
             owner = state is None
@@ -629,17 +671,17 @@ class SyncEngine:
         if not owner:
             state["done"].wait()
             location = state["location"]
-            if location is not None and location != repo.destination and self._mounts:
+            if location is not None and location != repo.destination and self._mounts and not tried:
                 if self.check_mode:
                     self.stats.add("blobs_mounted")
                     return
-                if self._mount(repo, digest, location):
+                if self._mount(repo, digest, location, session):
                     self.stats.add("blobs_mounted")
                     with self._blob_lock:
                         state["ours"] = True
                     return
         try:
-            self._transfer(repo, digest, size, descriptor)
+            self._transfer(repo, digest, size, descriptor, session)
             with self._blob_lock:
                 if state["location"] is None:
                     state["location"] = repo.destination
@@ -648,8 +690,9 @@ class SyncEngine:
             if owner:
                 state["done"].set()
 
-    def _transfer(self, repo, digest, size, descriptor):
-        """Stream one blob from the source into the destination, verified; start again on a broken source."""
+    def _transfer(self, repo, digest, size, descriptor, session):
+        """Stream one blob from the source into the destination, verified; start again on a broken source.
+        The first upload goes into ``session`` when a declined mount opened one (then it is used up)."""
         if self.check_mode:
             self.stats.add("blobs_uploaded")
             self.stats.add("bytes_uploaded", size)
@@ -668,8 +711,13 @@ class SyncEngine:
                 if length is not None and length.isdigit() and int(length) != size:
                     raise SourceReadError("the source serves blob %s with %s bytes, its descriptor says %d"
                                           % (digest, length, size))
-                self._write(repo, self.destination.upload_blob_stream, repo.destination,
-                            _BlobReader(response, digest, size), size, digest)
+                reader = _BlobReader(response, digest, size)
+                location = session.take()
+                if location is None:
+                    self._write(repo, self.destination.upload_blob_stream, repo.destination, reader, size, digest)
+                else:  # upload_blob_stream cancels the session when the upload fails
+                    self._write(repo, self.destination.upload_blob_stream, repo.destination, reader, size, digest,
+                                location)
                 self.stats.add("blobs_uploaded")
                 self.stats.add("bytes_uploaded", size)
                 return

@@ -325,22 +325,31 @@ class MemoryRegistry:
         response.close = lambda: None
         return response
 
-    def upload_blob_stream(self, repo, stream, size, digest):
+    def upload_blob_stream(self, repo, stream, size, digest, location=None):
+        if location is None:
+            self.posts = getattr(self, "posts", 0) + 1  # a fresh upload session
+        else:
+            self.sessions.remove((repo, location))  # a session a declined mount opened, used once
         data = _drain(stream)
         assert sha256_digest(data) == digest and len(data) == size
         self.writes.append(("blob", repo, digest))
         self.blobs[(repo, digest)] = data
         return digest
 
-    def mount_blob(self, repo, digest, from_repo):
+    def mount_or_open(self, repo, digest, from_repo):
         self.mount_attempts = getattr(self, "mount_attempts", 0) + 1
         if getattr(self, "refuse_mounts", False) == 403:
             raise RegistryHTTPError("POST", "http://registry/v2/%s/blobs/uploads/" % repo, 403)
         if (from_repo, digest) not in self.blobs or getattr(self, "refuse_mounts", False):
-            return False
+            self.sessions = getattr(self, "sessions", []) + [(repo, "session-%d" % self.mount_attempts)]
+            return "session-%d" % self.mount_attempts
         self.writes.append(("mount", repo, digest))
         self.blobs[(repo, digest)] = self.blobs[(from_repo, digest)]
-        return True
+        return None
+
+    def cancel_upload(self, location):
+        self.sessions = [(r, l) for r, l in self.sessions if l != location]
+        self.cancelled = getattr(self, "cancelled", []) + [location]
 
     def referrers(self, repo, digest):
         if not self.referrers_api:
@@ -352,6 +361,18 @@ class MemoryRegistry:
                 found.append({"mediaType": media_type, "digest": d, "size": len(body),
                               "artifactType": document.get("artifactType")})
         return found
+
+
+class _MountWithoutSession(MemoryRegistry):
+    """A destination that can mount, but not hand over the session of a declined mount (an OCI layout)."""
+
+    mount_or_open = None
+
+    def mount_blob(self, repo, digest, from_repo):
+        location = MemoryRegistry.mount_or_open(self, repo, digest, from_repo)
+        if location is not None:
+            self.cancel_upload(location)
+        return location is None
 
 
 def _image(registry, repo, payload, tag=None, subject=None, artifact_type=None):
@@ -441,16 +462,28 @@ def test_digest_checked_on_every_transfer(source):
     assert key not in destination.blobs
 
 
-@pytest.mark.parametrize("refuse_mounts", [False, True, 403])
-def test_shared_blobs_are_mounted_or_uploaded_once_per_repository(refuse_mounts):
+def _shared_base(repositories=("a/one", "a/two", "a/three")):
     source = MemoryRegistry(referrers_api=False)
     shared = source.add_blob("a/one", b"shared base layer")
-    for repo in ("a/one", "a/two", "a/three"):
+    for repo in repositories:
         source.blobs[(repo, shared["digest"])] = b"shared base layer"
         config = source.add_blob(repo, repo.encode())
         source.add_manifest(repo, {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config,
                                    "layers": [shared]}, OCI_MANIFEST, "v1")
-    destination = MemoryRegistry(referrers_api=False)
+    return source, shared
+
+
+# posts: fresh upload sessions (POST without mount): 3 configs and the shared layer once, plus one for each
+# upload of the shared layer that no declined mount opened a session for.
+@pytest.mark.parametrize("destination_class, refuse_mounts, attempts, posts", [
+    (MemoryRegistry, False, 2, 4),
+    (MemoryRegistry, True, 2, 4),  # declined: each decline's upload session takes the upload; mounts stay on
+    (MemoryRegistry, 403, 1, 6),  # refused: not asked again
+    (_MountWithoutSession, True, 1, 6),  # declined, its session cancelled: not asked again
+])
+def test_shared_blobs_are_mounted_or_uploaded_once_per_repository(destination_class, refuse_mounts, attempts, posts):
+    source, shared = _shared_base()
+    destination = destination_class(referrers_api=False)
     destination.refuse_mounts = refuse_mounts
     result = SyncEngine(source, destination, workers=1 if refuse_mounts else 4).run()
     assert result["errors"] == []
@@ -458,10 +491,24 @@ def test_shared_blobs_are_mounted_or_uploaded_once_per_repository(refuse_mounts)
     mounts = [w for w in destination.writes if w[0] == "mount"]
     if refuse_mounts:
         assert len(uploads) == 3 and mounts == []
-        assert destination.mount_attempts == 1  # declined once: not asked again
     else:
         assert len(uploads) == 1 and len(mounts) == 2
+    assert destination.mount_attempts == attempts
     assert result["summary"]["blobs_mounted"] == len(mounts)
+    assert getattr(destination, "sessions", []) == []  # every session opened was used or cancelled
+    assert destination.posts == posts
+
+
+def test_declined_mount_session_cancelled_when_the_blob_is_there_already():
+    source, shared = _shared_base(("a/one", "a/two"))
+    destination = MemoryRegistry(referrers_api=False)
+    destination.refuse_mounts = True
+    destination.blobs[("a/two", shared["digest"])] = b"shared base layer"  # an earlier, interrupted run
+    result = SyncEngine(source, destination, workers=1).run()
+    assert result["errors"] == [] and result["summary"]["blobs_present"] == 1
+    assert destination.mount_attempts == 1 and destination.cancelled == ["session-1"]
+    assert [w for w in destination.writes if w[0] == "blob" and w[2] == shared["digest"]] == [
+        ("blob", "a/one", shared["digest"])]
 
 
 OTHER = sha256_digest(b"{}")

@@ -2,8 +2,10 @@
 
 It forwards everything to the registry, except writes (POST, PUT, PATCH, DELETE) to the
 repositories named in ``deny_writes``, which it answers with 403 Forbidden, as an access-control
-front would for a user with pull-only rights there. It runs in the host's network namespace and
-listens on 127.0.0.1 only.
+front would for a user with pull-only rights there. With ``decline_mounts``, it forwards a mount request
+(``POST .../blobs/uploads/?mount=...&from=...``) without its query string: the registry opens a plain
+upload session (202), as a registry that declines a mount does (Harbor across projects). It runs in the
+host's network namespace and listens on 127.0.0.1 only.
 """
 
 import os
@@ -28,7 +30,7 @@ http {
   proxy_buffering off;
   server {
     listen 127.0.0.1:%(port)d;
-%(denied)s
+%(denied)s%(declined)s
     location /v2/ {
       proxy_pass http://127.0.0.1:%(upstream)d;
       proxy_http_version 1.1;
@@ -48,11 +50,23 @@ DENIED = """
     }
 """
 
+DECLINED = """
+    location ~ ^/v2/.+/blobs/uploads/$ {
+      if ($arg_mount != "") {
+        rewrite ^(.*)$ $1? break;
+      }
+      proxy_pass http://127.0.0.1:%(upstream)d;
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+    }
+"""
+
 
 class Front:
-    def __init__(self, registry, deny_writes=()):
+    def __init__(self, registry, deny_writes=(), decline_mounts=False):
         self.registry = registry
         self.deny_writes = list(deny_writes)
+        self.decline_mounts = decline_mounts
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.host = "127.0.0.1:%d" % self.port
@@ -65,7 +79,9 @@ class Front:
                          for repository in self.deny_writes)
         path = os.path.join(self.dir, "nginx.conf")
         with open(path, "w") as fh:
-            fh.write(CONFIG % {"port": self.port, "upstream": self.registry.port, "denied": denied})
+            declined = DECLINED % {"upstream": self.registry.port} if self.decline_mounts else ""
+            fh.write(CONFIG % {"port": self.port, "upstream": self.registry.port, "denied": denied,
+                               "declined": declined})
         self.container = client.containers.run(
             IMAGE, detach=True, name="oci-front-%s" % uuid.uuid4().hex[:10], network_mode="host",
             volumes={path: {"bind": "/etc/nginx/nginx.conf", "mode": "ro"}}, labels={"oci-registry-test": "integration"})

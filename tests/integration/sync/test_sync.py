@@ -222,6 +222,29 @@ def test_destination_refusing_writes_fails_naming_the_repository(source, destina
     assert api_of(destination).tags("apps/app01") == []
 
 
+def test_declined_mounts_hand_their_upload_session_to_the_upload(source, destination):
+    front = Front(destination, decline_mounts=True).start()
+    try:
+        before = len(settled_log(destination))
+        args = {"source": source.endpoint(), "destination": front.endpoint(), "workers": 1,
+                "repositories": ["apps/app00", "apps/app01", "apps/app02"]}
+        rc, result, output = run_module("oci_sync", args)
+        front_log = [line for line in front.container.logs().decode(errors="replace").splitlines() if "mount=" in line]
+    finally:
+        front.remove()
+    assert rc == 0, output
+    assert result["summary"]["blobs_mounted"] == 0
+    assert set(e["status"] for e in result["verification"]) == {"match"}
+    log = settled_log(destination)[before:]
+    posts = [path for method, path, status in log if method == "POST" and "/blobs/uploads/" in path]
+    assert all(status == 202 for method, path, status in log if method == "POST")
+    # Every upload session opened, a declined mount's included, took one upload; none was cancelled.
+    assert len(posts) == len(destination.blob_commits()) == result["summary"]["blobs_uploaded"]
+    assert not [path for method, path, status in log if method == "DELETE"]
+    # Mounts stayed on after the first decline: the shared base layers were asked for in each later repository.
+    assert len(front_log) >= 2 * 2
+
+
 def test_source_dropping_the_connection_mid_blob_is_retried_and_verified(source, destination):
     proxy = Proxy(source.port, cut_responses_over=BIG // 2).start()
     try:
