@@ -1058,6 +1058,25 @@ class HarborBackend(Backend):
     def set_read_only(self, flag):
         self.api.update_configurations({"read_only": bool(flag)})
 
+    def ensure_read_only(self, flag, check_mode=False):
+        """Harbor's read-only mode set to ``flag`` (backups: no push or delete while the files are read).
+
+        Returns ``(changed, before, after)``. After a write the mode is read back: a Harbor that still
+        reports the other value raises, naming both.
+        """
+        flag = bool(flag)
+        before = self.read_only()
+        if before == flag:
+            return False, before, before
+        if check_mode:
+            return True, before, flag
+        self.set_read_only(flag)
+        after = self.read_only()
+        if after != flag:
+            raise OciRegistryError("Harbor took PUT /configurations {read_only: %s} but still reports read_only=%s"
+                                   % (str(flag).lower(), str(after).lower()))
+        return True, before, after
+
 
 def _retention_view(retention):
     if retention is None:

@@ -7,6 +7,7 @@
 #   OCI_TEST_DISTRIBUTION_IMAGE  CNCF Distribution 2.8 from Debian's package    (oci-registry-test/distribution:2.8)
 #   OCI_TEST_HOST_IMAGE          Docker-in-Docker target host for Molecule      (oci-registry-test/host:bookworm)
 #   OCI_TEST_NGINX_IMAGE         Debian nginx + htpasswd, a front for Distribution (oci-registry-test/nginx:bookworm)
+#   OCI_TEST_POSTGRES_IMAGE      Debian PostgreSQL 15, a stand-in for Harbor's harbor-db (oci-registry-test/postgres:15)
 #
 # Running the host image. It needs exactly these options (`--privileged` does not work here):
 #   --cap-add SYS_ADMIN --cap-add NET_ADMIN
@@ -33,6 +34,7 @@ base_image=${OCI_TEST_BASE_IMAGE:-oci-registry-test/debian:bookworm}
 distribution_image=${OCI_TEST_DISTRIBUTION_IMAGE:-oci-registry-test/distribution:2.8}
 host_image=${OCI_TEST_HOST_IMAGE:-oci-registry-test/host:bookworm}
 nginx_image=${OCI_TEST_NGINX_IMAGE:-oci-registry-test/nginx:bookworm}
+postgres_image=${OCI_TEST_POSTGRES_IMAGE:-oci-registry-test/postgres:15}
 
 # The classic builder: BuildKit needs the buildx plugin, which this machine does not have.
 export DOCKER_BUILDKIT=0
@@ -149,7 +151,7 @@ base_hash=$(printf '%s minbase python3 v1' "$suite" | sha256sum | cut -c1-16)
 ensure "$base_image" "$base_hash" build_base "$base_hash"
 
 # Built FROM the base image, each from its directory under tests/bed/images/.
-for spec in "distribution $distribution_image" "host $host_image" "nginx $nginx_image"; do
+for spec in "distribution $distribution_image" "host $host_image" "nginx $nginx_image" "postgres $postgres_image"; do
   read -r name image <<<"$spec"
   hash=$(context_hash "$contexts/$name")
   ensure "$image" "$hash" build_context "$image" "$contexts/$name" "$hash"
