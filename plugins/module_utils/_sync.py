@@ -334,13 +334,14 @@ class SyncEngine:
 
     def _read_destination_catalog(self, repos):
         """One request instead of one per repository the destination does not have yet (a first copy): the
-        destination's catalog, when it lets this user read it and it fits in one page. A repository missing
-        from it has no tags there; blobs are still HEAD-checked one by one (a run killed before any manifest
-        landed leaves blobs in repositories no catalog lists)."""
+        destination's catalog, when it lets this user read it and it fits in one page of at most 20 entries per
+        repository to copy (a registry walks its storage for the catalog: a large destination is not walked
+        for a small copy). A repository missing from it has no tags there; blobs are still HEAD-checked one by
+        one (a run killed before any manifest landed leaves blobs in repositories no catalog lists)."""
         catalog_page = getattr(self.destination, "catalog_page", None)  # an OCI layout (oci_layout) has none
         if len(repos) < 2 or catalog_page is None:
             return
-        page = catalog_page(page_size=1000)
+        page = catalog_page(page_size=min(1000, 20 * len(repos)))
         if page is not None and page[1]:
             self._destination_repositories = frozenset(page[0])
 

@@ -608,3 +608,12 @@ def test_catalog_page_is_one_request(status, headers, expected):
         api = OciApi(RegistryClient(ConnectionOptions(srv.url, username="u", password="p", retries=0)))
         assert api.catalog_page(page_size=2) == expected
     assert [(r.method, r.path, r.query) for r in srv.requests] == [("GET", "/v2/_catalog", {"n": ["2"]})]
+
+
+def test_destination_catalog_not_walked_beyond_twenty_entries_per_repository(source):
+    destination = MemoryRegistry(referrers_api=False)
+    for index in range(41):  # 2 repositories to copy: a page of 40 does not hold this catalog
+        destination.add_manifest("other/repo%02d" % index, {"schemaVersion": 2}, OCI_MANIFEST, "v1")
+    result = SyncEngine(source, destination).run()
+    assert result["errors"] == []
+    assert sorted(destination.tag_lists) == ["team/app", "team/multi"]
