@@ -8,7 +8,10 @@ base every scenario is merged onto. A scenario may list what it needs in molecul
       - ${OCI_TEST_HOST_IMAGE:-oci-registry-test/host:bookworm}
       - ${OCI_TEST_ZOT_IMAGE}
 
-When something is missing the test is skipped with the reason (never passed).
+An environment variable that is not set names a part that cannot be had on every machine (the zot
+image, Harbor's installer): the scenario is skipped with the reason (never passed). An image that
+is missing from the local engine is a broken test bed (`make bed` builds every image the tests
+need, and an image named by a variable that is set must be there): the test fails with the reason.
 The whole output of each run is kept in tests/output/molecule-NAME.log.
 """
 
@@ -45,28 +48,33 @@ def interpolate(text, env):
 
 
 def missing_requirements(scenario, env=None):
-    """Why `scenario` cannot run on this machine: a list of reasons, empty when it can."""
+    """What `scenario` lacks on this machine: (reasons to skip, reasons to fail), both empty when it can run.
+
+    Unset environment variables are reasons to skip; images missing from the engine are reasons to fail.
+    """
     env = os.environ if env is None else env
     path = MOLECULE_DIR / scenario / "requires.yml"
     if not path.exists():
-        return []
+        return [], []
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict) or set(data) - {"env", "images"}:
         raise ValueError("%s: expected a mapping with the keys env and images, got %r" % (path, data))
-    reasons = ["environment variable %s is not set" % name for name in data.get("env") or [] if not env.get(name)]
-    images = [(raw, interpolate(raw, env).strip()) for raw in data.get("images") or []]
+    skip = ["environment variable %s is not set" % name for name in data.get("env") or [] if not env.get(name)]
+    if skip:
+        return skip, []
+    images = [interpolate(raw, env).strip() for raw in data.get("images") or []]
     if images and shutil.which("docker") is None:
-        return reasons + ["no docker client on PATH to look for the images"]
-    for raw, image in images:
+        return [], ["no docker client on PATH to look for the images"]
+    fail = []
+    for raw, image in zip(data.get("images") or [], images):
         if not image:
-            if not any("environment variable" in r for r in reasons):
-                reasons.append("image %s names no image (its variable is unset)" % raw)
+            fail.append("image %s names no image (its variable is unset or empty)" % raw)
             continue
         found = subprocess.run(["docker", "image", "inspect", image], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, check=False)
         if found.returncode != 0:
-            reasons.append("image %s is not in the local Docker engine" % image)
-    return reasons
+            fail.append("image %s is not in the local Docker engine (run `make bed`)" % image)
+    return [], fail
 
 
 def _tail(output):
@@ -79,9 +87,12 @@ def _tail(output):
 @pytest.mark.integration
 @pytest.mark.parametrize("scenario", _scenarios())
 def test_molecule_scenario(scenario):
-    reasons = missing_requirements(scenario)
-    if reasons:
-        pytest.skip("molecule scenario %r cannot run here: %s" % (scenario, "; ".join(reasons)))
+    skip, fail = missing_requirements(scenario)
+    if skip:
+        pytest.skip("molecule scenario %r cannot run here: %s" % (scenario, "; ".join(skip)))
+    if fail:
+        pytest.fail("molecule scenario %r: the test bed is incomplete: %s" % (scenario, "; ".join(fail)),
+                    pytrace=False)
 
     command = [sys.executable, "-m", "molecule", "--base-config", str(BASE_CONFIG), "test", "-s", scenario]
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
