@@ -428,11 +428,16 @@ def _harbor(backend, namespaces, delete_untagged, wait_timeout, check_mode, slee
     import time
 
     sleep = sleep or time.sleep
-    policies = []
+    policies, pending = [], []
     for namespace in namespaces:
         if namespace["retention"] is None:
             continue
         state = backend.project_state(namespace["name"])
+        if (state is None or not state.get("_retention_id")) and check_mode:
+            # check mode of a first run: init.yml would create the project and its policy first, and a
+            # new project holds nothing to delete
+            pending.append(namespace["name"])
+            continue
         if state is None or not state.get("_retention_id"):
             raise OciRegistryError("Harbor project %r has no retention policy: apply the access model first "
                                    "(playbooks/init.yml sets it from the namespace's retention)" % namespace["name"])
@@ -445,7 +450,8 @@ def _harbor(backend, namespaces, delete_untagged, wait_timeout, check_mode, slee
         return dict(empty, changed=bool(candidates), bytes_freed=None, harbor_gc=None, retention_executions=[],
                     retention_candidates=candidates,
                     message="check mode, nothing started: %d repository(ies) hold more artifacts than their "
-                            "retention keeps" % len(candidates))
+                            "retention keeps%s" % (len(candidates), "; no retention policy yet (nothing to delete) in %s"
+                                                   % ", ".join(pending) if pending else ""))
     executions = []
     for namespace, rid in policies:
         execution = backend.run_retention(rid, timeout=wait_timeout, sleep=sleep)

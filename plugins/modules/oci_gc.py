@@ -22,7 +22,8 @@ description:
     artifacts or the collection deleted blobs or manifests (the C(are actually deleted) line of its log).
   - On Harbor, check mode starts nothing, not even a dry run (Harbor records those as jobs too); it reads which
     repositories of the namespaces hold more artifacts than their C(keep_tags) (RV(retention_candidates)) and
-    reports a change when there are some.
+    reports a change when there are some. A namespace whose project or retention policy does not exist yet (a first
+    run, before C(playbooks/init.yml) made them) holds nothing to delete; outside check mode it is an error.
   - zot applies retention and collects garbage itself. The module sets what zot reads for that in its
     C(config.json) (O(config_path)), namely C(storage.gc), C(gcDelay), C(gcInterval), C(retention.dryRun) and each
     namespace's retention policy, written in place after zot's rules passed (and O(validate_command)), so that

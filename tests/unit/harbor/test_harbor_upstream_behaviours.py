@@ -241,6 +241,16 @@ def test_gc_check_mode_writes_nothing_and_says_what_may_go(double, team, tmp_pat
         {"namespace": "team", "repository": "team/app", "artifacts": 5, "beyond_keep": 3}], dry
 
 
+def test_gc_check_mode_before_the_first_init(double, tmp_path):
+    namespaces = [{"name": "new-team", "retention": {"keep_tags": 2}}]
+    dry = run_module("oci_gc", double, tmp_path, check=True, namespaces=namespaces)
+    assert not dry.get("failed") and not dry["changed"] and "new-team" in dry["message"], dry
+    assert writes(double) == []
+    real = run_module("oci_gc", double, tmp_path, namespaces=namespaces)
+    assert real.get("failed") and "has no retention policy" in real["msg"], real
+    assert writes(double) == []
+
+
 def test_gc_changed_only_when_something_was_deleted(double, team, tmp_path):
     real = run_module("oci_gc", double, tmp_path, namespaces=team, wait_timeout=30)
     assert real["changed"] and not real.get("failed"), real
