@@ -22,6 +22,11 @@ Harbor behaviour it reproduces because the collection depends on it:
   told to) over successive polls;
 * outside the swagger, the registry side that oci_health reads: ``/v2/`` with a Bearer
   challenge, ``/service/token`` and ``/v2/_catalog``.
+* read from Harbor v2.15.2's Go source (each cited where it is done): false booleans left out of
+  responses, webhook addresses cut to scheme, host and path, CreateRobot ignoring ``disable``, user
+  id 1 hidden from the user list and never deleted, ``old_password`` for one's own password, the
+  e-mail rule, a refused login going on as anonymous (``/systeminfo`` without ``read_only``),
+  retention executions and their tasks, the GC log's deletion counts.
 
 Fault injection: ``double.inject(method, path_regex, status, times=1)`` answers the next
 ``times`` matching requests with ``status`` (after the request passed validation).
