@@ -43,6 +43,15 @@ class Backend:
     def not_supported(self, what):
         raise OciRegistryError("%s is not supported on registry_type %s" % (what, self.registry_type))
 
+    # -- webhooks set through the registry's API ---------------------------------------
+    def webhook_policies(self, webhooks):
+        """The registry's form of ``oci_registry_webhooks`` entries, checked."""
+        self.not_supported("setting webhooks through the API")
+
+    def webhooks_ensure(self, namespace, wanted, exclusive=False, check_mode=False):
+        """(entry, before, after) of making one namespace's webhooks match ``wanted``."""
+        self.not_supported("setting webhooks through the API")
+
     # -- access model: users, namespaces, policies ------------------------------------
     # Shapes are those of _model.py's normalized model:
     #   user      {name, password, admin: bool, state: present|absent}

@@ -325,9 +325,6 @@ def _view(entry):
 
 # -- per registry type (oci_gc) ----------------------------------------------------------------------
 
-HARBOR_DONE = ("Success", "Succeed", "Error", "Failed", "Stopped")
-
-
 def run_retention(backend, namespaces, match="any", repositories=None, delete_untagged=None,
                   force_delete_untagged=False, wait_timeout=600, check_mode=False, now=None, sleep=None, zot=None):
     """oci_gc's work on any registry type; returns the module's result. ``zot``: the settings oci_gc sets
@@ -424,55 +421,57 @@ def _distribution(backend, namespaces, match, repositories, delete_untagged, for
 
 
 def _harbor(backend, namespaces, delete_untagged, wait_timeout, check_mode, sleep, empty):
+    """Harbor applies retention and collects garbage itself: run each namespace's retention policy, then
+    a garbage collection, and wait for them. Check mode starts nothing (Harbor's dry runs are jobs it
+    records too): it reads which repositories hold more artifacts than the policy keeps. ``changed``
+    when retention deleted artifacts or the collection deleted blobs or manifests (or would have)."""
     import time
 
     sleep = sleep or time.sleep
-    executions = []
+    policies, pending = [], []
     for namespace in namespaces:
         if namespace["retention"] is None:
             continue
         state = backend.project_state(namespace["name"])
+        if (state is None or not state.get("_retention_id")) and check_mode:
+            # check mode of a first run: init.yml would create the project and its policy first, and a
+            # new project holds nothing to delete
+            pending.append(namespace["name"])
+            continue
         if state is None or not state.get("_retention_id"):
             raise OciRegistryError("Harbor project %r has no retention policy: apply the access model first "
                                    "(playbooks/init.yml sets it from the namespace's retention)" % namespace["name"])
-        rid = state["_retention_id"]
-        known = set(e.get("id") for e in backend.api._list("/retentions/%d/executions" % rid))
-        response = backend.api._write("POST", "/retentions/%d/executions" % rid, {"dry_run": bool(check_mode)},
-                                      expected=(200, 201))
-        executions.append({"namespace": namespace["name"], "retention_id": rid,
-                           "execution": _wait_harbor(backend, rid, response, known, wait_timeout, sleep)})
+        policies.append((namespace, state["_retention_id"]))
+    if check_mode:
+        candidates = []
+        for namespace, _rid in policies:
+            candidates.extend(dict(c, namespace=namespace["name"])
+                              for c in backend.retention_candidates(namespace["name"], namespace["retention"]))
+        return dict(empty, changed=bool(candidates), bytes_freed=None, harbor_gc=None, retention_executions=[],
+                    retention_candidates=candidates,
+                    message="check mode, nothing started: %d repository(ies) hold more artifacts than their "
+                            "retention keeps%s" % (len(candidates), "; no retention policy yet (nothing to delete) in %s"
+                                                   % ", ".join(pending) if pending else ""))
+    executions = []
+    for namespace, rid in policies:
+        execution = backend.run_retention(rid, timeout=wait_timeout, sleep=sleep)
+        executions.append({"namespace": namespace["name"], "retention_id": rid, "execution": execution})
     failed = [e for e in executions if e["execution"].get("status") not in ("Success", "Succeed")]
     if failed:
         raise OciRegistryError("Harbor's retention of %s ended %s" % (
             ", ".join(e["namespace"] for e in failed), ", ".join(str(e["execution"].get("status")) for e in failed)),
             executions=executions)
-    gc_id = backend.run_gc(delete_untagged=delete_untagged, dry_run=check_mode)
+    gc_id = backend.run_gc(delete_untagged=delete_untagged)
     record = backend.wait_gc(gc_id, timeout=wait_timeout, sleep=sleep)
     report = backend.gc_report(gc_id)
     if record.get("job_status") != "Success":
         raise OciRegistryError("Harbor's garbage collection %d ended %s" % (gc_id, record.get("job_status")),
                                harbor_gc=report)
-    return dict(empty, changed=not check_mode, bytes_freed=None, harbor_gc=report, retention_executions=executions,
-                message="Harbor ran the retention of %d namespace(s) and garbage collection %d%s"
-                        % (len(executions), gc_id, " (dry run)" if check_mode else ""))
-
-
-def _wait_harbor(backend, rid, response, known, timeout, sleep):
-    """Wait for the execution just started: the one the Location names (201), else the newest one not
-    listed before the start (Harbor's swagger also allows a 200 without a Location)."""
-    location = (response.headers.get("Location") or "").rstrip("/").rsplit("/", 1)[-1]
-    execution_id = int(location) if location.isdigit() else None
-    waited = 0.0
-    while True:
-        executions = backend.api._list("/retentions/%d/executions" % rid)
-        if execution_id is None:
-            new = [e.get("id") for e in executions if e.get("id") not in known and isinstance(e.get("id"), int)]
-            execution_id = max(new) if new else None
-        current = next((e for e in executions if execution_id is not None and e.get("id") == execution_id), {})
-        if current.get("status") in HARBOR_DONE:
-            return {"id": execution_id, "status": current.get("status"), "dry_run": current.get("dry_run")}
-        if waited >= timeout:
-            raise OciRegistryError("Harbor's retention execution %s still %s after %ss"
-                                   % (execution_id, current.get("status"), timeout))
-        sleep(2.0)
-        waited += 2.0
+    artifacts = sum(e["execution"]["deleted"] for e in executions)
+    swept = report["deleted"] or {}
+    changed = artifacts > 0 or any(swept.values())
+    return dict(empty, changed=changed, bytes_freed=None, harbor_gc=report, retention_executions=executions,
+                retention_candidates=[],
+                message="Harbor's retention of %d namespace(s) deleted %d artifact(s); garbage collection %d deleted "
+                        "%s blob(s) and %s manifest(s)" % (len(executions), artifacts, gc_id,
+                                                           swept.get("blobs", "?"), swept.get("manifests", "?")))

@@ -25,7 +25,7 @@ import functools
 import json
 import re
 import time
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
     AccessChange,
@@ -37,6 +37,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
     OciRegistryError,
     RegistryHTTPError,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import EMAIL_RE, EMAIL_RULE
 
 API = "/api/v2.0"
 BY_NAME = {"X-Is-Resource-Name": "true"}
@@ -52,10 +53,13 @@ ACTIONS = ("read", "write", "delete", "admin")
 GIB = 1024 ** 3
 DEFAULT_RETENTION_CRON = "0 0 0 * * *"
 GC_DONE = ("Success", "Error", "Stopped")
+RETENTION_DONE = ("Success", "Succeed", "Error", "Failed", "Stopped")
 
 PROJECT_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 ROBOT_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-_ILLEGAL_USER_CHARS = re.compile(r"[,~#$%]")
+_ILLEGAL_USER_CHARS = re.compile(r'[,"~#$%]')  # Harbor's IllegalCharsInUsername (src/common/const.go)
+BUILTIN_ADMIN_ID = 1  # Harbor's own admin: never listed by GET /users, never deletable
+EMAIL_DOMAIN = "oci-registry.invalid"
 
 
 class ProjectNotEmptyError(NamespaceNotEmptyError):
@@ -92,6 +96,23 @@ def check_user_name(name):
     if not isinstance(name, str) or not 1 <= len(name) <= 255 or _ILLEGAL_USER_CHARS.search(name):
         raise InvalidParameterError("%r is not a valid Harbor user name: 1-255 characters, none of , ~ # $ %%" % (name,))
     return name
+
+
+def check_email(email, what="email"):
+    if not isinstance(email, str) or not EMAIL_RE.match(email):
+        raise InvalidParameterError("%s: %r is not an address Harbor accepts; give %s" % (what, email, EMAIL_RULE))
+    return email
+
+
+def derive_email(name):
+    """An address Harbor accepts for a user given none: the name itself when it is one, else the
+    name with every character Harbor refuses in a local part ('@' included) turned into '-', at
+    oci-registry.invalid (``alice@corp`` -> ``alice-corp@oci-registry.invalid``)."""
+    if EMAIL_RE.match(name):
+        return name
+    local = re.sub(r'[<>()\[\]\\,;:\s@"]+', "-", name)
+    local = re.sub(r"\.{2,}", ".", local).strip(".-") or "user"
+    return "%s@%s" % (local, EMAIL_DOMAIN)
 
 
 def check_cron(cron):
@@ -307,10 +328,19 @@ class HarborApi:
 
     # users
     def find_user(self, name):
+        """The user called ``name``, or None. Harbor's user list never shows the built-in admin
+        (user id 1), so that one is read by its id."""
         for user in self._list("/users", params={"q": "username=%s" % name}):
             if user.get("username") == name:
                 return user
+        builtin = self.get_user(BUILTIN_ADMIN_ID)
+        if builtin is not None and builtin.get("username") == name:
+            return builtin
         return None
+
+    @none_on_404
+    def get_user(self, user_id):
+        return self._get("/users/%d" % user_id)
 
     def list_users(self):
         return self._list("/users")
@@ -324,8 +354,12 @@ class HarborApi:
     def set_sysadmin(self, user_id, flag):
         self._write("PUT", "/users/%d/sysadmin" % user_id, {"sysadmin_flag": bool(flag)})
 
-    def set_password(self, user_id, new_password):
-        self._write("PUT", "/users/%d/password" % user_id, {"new_password": new_password})
+    def set_password(self, user_id, new_password, old_password=None):
+        """Harbor asks a user who changes his own password for the current one (old_password)."""
+        body = {"new_password": new_password}
+        if old_password is not None:
+            body["old_password"] = old_password
+        self._write("PUT", "/users/%d/password" % user_id, body)
 
     @ignore_404
     def delete_user(self, user_id):
@@ -385,6 +419,19 @@ class HarborApi:
     def delete_retention(self, retention_id):
         self._write("DELETE", "/retentions/%d" % retention_id)
         return True
+
+    def list_retention_executions(self, retention_id):
+        return self._list("/retentions/%d/executions" % retention_id)
+
+    def trigger_retention_execution(self, retention_id, dry_run=False):
+        """Start a manual execution; its id (from Location), or None when Harbor answered without one."""
+        response = self._write("POST", "/retentions/%d/executions" % retention_id, {"dry_run": bool(dry_run)},
+                               expected=(200, 201))
+        location = (response.headers.get("Location") or "").rstrip("/").rsplit("/", 1)[-1]
+        return int(location) if location.isdigit() else None
+
+    def list_retention_tasks(self, retention_id, execution_id):
+        return self._list("/retentions/%d/executions/%d/tasks" % (retention_id, execution_id))
 
     # garbage collection
     def gc_schedule(self):
@@ -488,6 +535,77 @@ def robot_permissions(permissions, level, project=None):
     if not result:
         raise InvalidParameterError("a robot account needs at least one permission")
     return result
+
+
+WEBHOOK_EVENTS = {"push": "PUSH_ARTIFACT", "pull": "PULL_ARTIFACT", "delete": "DELETE_ARTIFACT"}
+WEBHOOK_DESCRIPTION = "managed by provisioning.oci_registry"
+MASK = "********"
+
+
+def webhook_address(url, where="url"):
+    """The address as Harbor stores it, or an error when Harbor would change what it means.
+
+    Harbor parses a target's address (spaces and trailing '/' trimmed) and keeps only
+    ``scheme://host`` + path (src/server/v2.0/handler/webhook.go, validateTargets; "Prevent SSRF"):
+    a query string, a fragment or user info would be dropped silently, and with them a token.
+    Those are refused; the rest is compared in the form Harbor keeps."""
+    if not isinstance(url, str) or not url.strip(" ").startswith(("http://", "https://")):
+        raise InvalidParameterError("%s: %r must be an http or https URL" % (where, url))
+    parts = urlsplit(url.strip(" ").rstrip("/"))
+    lost = [what for what, present in (("a query string", parts.query or "?" in url),
+                                       ("a fragment", parts.fragment or "#" in url),
+                                       ("user info", "@" in parts.netloc)) if present]
+    if lost:
+        raise InvalidParameterError(
+            "%s: %r has %s, which Harbor drops (it keeps only scheme, host and path of a webhook address); put a "
+            "token in headers.Authorization instead" % (where, url, " and ".join(lost)))
+    if not parts.hostname:
+        raise InvalidParameterError("%s: %r names no host" % (where, url))
+    return "%s://%s%s" % (parts.scheme, parts.netloc, unquote(parts.path))
+
+
+def webhook_policies(webhooks):
+    """{name: Harbor policy body} from oci_registry_webhooks entries ({name, url, headers, events})."""
+    out = {}
+    for index, hook in enumerate(webhooks):
+        where = "webhooks[%d]" % index
+        if hook["name"] in out:
+            raise InvalidParameterError("%s.name: %r is listed twice" % (where, hook["name"]))
+        address = webhook_address(hook["url"], where + ".url")
+        headers = dict(hook.get("headers") or {})
+        auth = None
+        for key in list(headers):
+            if key.lower() == "authorization":
+                auth = str(headers.pop(key))
+        if headers:
+            raise InvalidParameterError("%s.headers: Harbor sends only an Authorization header with a webhook; "
+                                        "it cannot send %s" % (where, ", ".join(sorted(headers))))
+        target = {"type": "http", "address": address, "skip_cert_verify": False}
+        if auth:
+            target["auth_header"] = auth
+        out[hook["name"]] = {"name": hook["name"], "description": WEBHOOK_DESCRIPTION,
+                             "targets": [target], "enabled": True,
+                             "event_types": sorted(WEBHOOK_EVENTS[e] for e in set(hook.get("events") or []))}
+    return out
+
+
+def webhook_comparable(policy):
+    """A policy in a form that compares as Harbor stores it. Harbor's models leave false booleans
+    and empty strings out of what GET returns (``skip_cert_verify: false`` comes back absent), so an
+    absent flag is false and an absent string empty."""
+    targets = [{"type": t.get("type") or "", "address": t.get("address") or "", "auth_header": t.get("auth_header") or "",
+                "skip_cert_verify": bool(t.get("skip_cert_verify"))}
+               for t in policy.get("targets") or []]
+    return {"targets": targets, "event_types": sorted(policy.get("event_types") or []),
+            "enabled": bool(policy.get("enabled", True)), "description": policy.get("description") or ""}
+
+
+def webhook_masked(policy):
+    view = webhook_comparable(policy)
+    for target in view["targets"]:
+        if target.get("auth_header"):
+            target["auth_header"] = MASK
+    return view
 
 
 def permission_key(permissions):
@@ -732,15 +850,25 @@ class HarborBackend(Backend):
         user = self.api.find_user(check_user_name(name))
         if user is None:
             return None
-        return {"name": user["username"], "admin": bool(user.get("sysadmin_flag")), "_user_id": user["user_id"]}
+        return {"name": user["username"], "admin": bool(user.get("sysadmin_flag")), "_user_id": user["user_id"],
+                "_email": user.get("email") or "", "_realname": user.get("realname") or "",
+                "_comment": user.get("comment") or ""}
 
     def ensure_user(self, name, password=None, admin=False, update_password="on_create", email=None,
                     realname=None, check_mode=False):
-        """Create or update a local Harbor user. Returns (changed, before, after, password_changed)."""
+        """Create or update a local Harbor user. Returns (changed, before, after, password_changed).
+
+        ``email``: Harbor requires one; None keeps an existing user's and derives one for a new user
+        (:func:`derive_email`). The built-in admin (user id 1) is always a system admin: only its
+        password (and e-mail) can be managed."""
         if update_password not in ("on_create", "always"):
             raise InvalidParameterError("update_password must be on_create or always")
         if password is not None:
             check_password(password, "password of user %r" % name)
+        if email is not None:
+            check_email(email, "email of user %r" % name)
+        if realname is not None and (_ILLEGAL_USER_CHARS.search(realname) or not 1 <= len(realname) <= 255):
+            raise InvalidParameterError("realname of user %r: 1-255 characters, none of , \" ~ # $ %%" % name)
         before = self.user_state(name)
         public_before = None if before is None else {"name": before["name"], "admin": before["admin"]}
         after = {"name": name, "admin": bool(admin)}
@@ -748,12 +876,19 @@ class HarborBackend(Backend):
             if password is None:
                 raise InvalidParameterError("user %r does not exist in Harbor and no password was given" % name)
             if not check_mode:
-                user_id = self.api.create_user({"username": name, "password": password, "realname": realname or name,
-                                                "email": email or "%s@oci-registry.invalid" % name})
+                user_id = self.api.create_user({"username": name, "password": password,
+                                                "realname": realname or name,
+                                                "email": email or derive_email(name)})
                 if admin:
                     self.api.set_sysadmin(user_id, True)
             return True, public_before, after, True
+        builtin = before["_user_id"] == BUILTIN_ADMIN_ID
+        if builtin and not admin:
+            raise InvalidParameterError(
+                "user %r is Harbor's built-in admin (user id 1), always a system administrator: set admin: true "
+                "for it (only its password and email can be managed)" % name)
         changed = before["admin"] != bool(admin)
+        profile_changed = email is not None and email != before["_email"]
         password_changed = False
         if password is not None and update_password == "always" and name != self.client.options.username:
             password_changed = not self.api.password_works(name, password)
@@ -762,16 +897,27 @@ class HarborBackend(Backend):
         if not check_mode:
             if before["admin"] != bool(admin):
                 self.api.set_sysadmin(before["_user_id"], bool(admin))
+            if profile_changed:
+                self.api.update_user_profile(before["_user_id"], {
+                    "email": email, "realname": before["_realname"] or name, "comment": before["_comment"]})
             if password_changed:
-                self.api.set_password(before["_user_id"], password)
-                if name == self.client.options.username:
+                own = name == self.client.options.username
+                # Harbor checks old_password when users change their own password
+                # (PUT /users/{id}/password, UpdateUserPassword)
+                self.api.set_password(before["_user_id"], password,
+                                      old_password=self.client.options.password if own else None)
+                if own:
                     self.client.options.password = password  # later calls of this run log in with it
-        return changed or password_changed, public_before, after, password_changed
+        return changed or password_changed or profile_changed, public_before, after, password_changed
 
     def delete_user(self, name, check_mode=False):
         before = self.user_state(name)
         if before is None:
             return False, None
+        if before["_user_id"] == BUILTIN_ADMIN_ID:
+            raise InvalidParameterError(
+                "user %r is Harbor's built-in admin (user id 1), which Harbor never deletes: drop state: absent for "
+                "it (its password can be rotated with state: present and update_password: always)" % name)
         if name == self.client.options.username:
             raise InvalidParameterError("refusing to delete %r, the user this module connects as" % name)
         if not check_mode:
@@ -962,7 +1108,13 @@ class HarborBackend(Backend):
             new_secret = created.get("secret")
             if secret and new_secret != secret:
                 new_secret = self.api.refresh_robot_secret(created["id"], secret)
-            result["after"] = self.robot_view(self.api.get_robot(created["id"])) or dict(after, id=created["id"])
+            made = self.api.get_robot(created["id"])
+            if made is not None and bool(made.get("disable")) != desired["disable"]:
+                # Harbor's CreateRobot does not read "disable" (it builds the robot from name,
+                # description, duration, level and permissions): a disabled robot takes an update
+                self.api.update_robot(created["id"], dict(desired, name=made["name"], level=made["level"]))
+                made = self.api.get_robot(created["id"])
+            result["after"] = self.robot_view(made) or dict(after, id=created["id"])
             result["secret"] = new_secret
             return result
         same = (before["description"] == desired["description"] and before["disable"] == desired["disable"]
@@ -989,6 +1141,41 @@ class HarborBackend(Backend):
         if not check_mode:
             self.api.delete_robot(robot["id"])
         return True, self.robot_view(robot)
+
+    # -- webhook policies ------------------------------------------------------------------
+    @staticmethod
+    def webhook_policies(webhooks):
+        return webhook_policies(webhooks)
+
+    def webhooks_ensure(self, namespace, wanted, exclusive=False, check_mode=False):
+        """Make the project's webhook policies match ``wanted`` ({name: body} of :func:`webhook_policies`).
+
+        Returns (entry {name, created, updated, deleted}, before, after), views masked."""
+        project = self.api.get_project(check_project_name(namespace))
+        if project is None:
+            raise OciRegistryError("Harbor project %r does not exist (create it with oci_namespace first)" % namespace)
+        project_id = project["project_id"]
+        current = dict((p["name"], p) for p in self.api.list_webhook_policies(project_id))
+        entry = {"name": namespace, "created": [], "updated": [], "deleted": []}
+        for name, body in sorted(wanted.items()):
+            if name not in current:
+                entry["created"].append(name)
+                if not check_mode:
+                    self.api.create_webhook_policy(project_id, body)
+            elif webhook_comparable(current[name]) != webhook_comparable(body):
+                entry["updated"].append(name)
+                if not check_mode:
+                    self.api.update_webhook_policy(project_id, current[name]["id"], body)
+        if exclusive:
+            for name in sorted(set(current) - set(wanted)):
+                entry["deleted"].append(name)
+                if not check_mode:
+                    self.api.delete_webhook_policy(project_id, current[name]["id"])
+        kept = dict((n, p) for n, p in current.items() if not (exclusive and n not in wanted))
+        kept.update(wanted)
+        before = dict((n, webhook_masked(p)) for n, p in sorted(current.items()))
+        after = dict((n, webhook_masked(p)) for n, p in sorted(kept.items()))
+        return entry, before, after
 
     # -- garbage collection ----------------------------------------------------------------
     def gc_schedule_state(self):
@@ -1041,19 +1228,68 @@ class HarborBackend(Backend):
                     gc_id, record.get("job_status"), timeout), gc_id=gc_id)
             sleep(interval)
 
+    def retention_candidates(self, name, retention):
+        """What a retention execution of project ``name`` may delete, read without starting one (check
+        mode: Harbor's dry run is itself a job it records). ``[{repository, artifacts, beyond_keep}]`` for
+        each repository holding more artifacts than ``keep_tags`` (with ``max_age_days`` as well, those
+        pushed within that many days stay too, which only the execution can tell)."""
+        keep = retention.get("keep_tags") or 0
+        found = []
+        for repo in self.api.list_repositories(check_project_name(name)):
+            count = repo.get("artifact_count") or 0
+            if count > keep:
+                found.append({"repository": repo.get("name"), "artifacts": count, "beyond_keep": count - keep})
+        return found
+
+    def run_retention(self, retention_id, timeout=600, sleep=time.sleep, clock=time.monotonic):
+        """Run the retention policy once (not a dry run) and wait for it. Returns
+        {id, status, deleted, tasks}: ``deleted`` counts the artifacts its tasks did not retain."""
+        known = set(e.get("id") for e in self.api.list_retention_executions(retention_id))
+        execution_id = self.api.trigger_retention_execution(retention_id)
+        deadline = clock() + timeout
+        while True:
+            executions = self.api.list_retention_executions(retention_id)
+            if execution_id is None:  # Harbor's swagger also allows a 200 without a Location
+                new = [e.get("id") for e in executions if e.get("id") not in known and isinstance(e.get("id"), int)]
+                execution_id = max(new) if new else None
+            current = next((e for e in executions if execution_id is not None and e.get("id") == execution_id), {})
+            if current.get("status") in RETENTION_DONE:
+                break
+            if clock() >= deadline:
+                raise OciRegistryError("Harbor's retention execution %s still %s after %ss"
+                                       % (execution_id, current.get("status"), timeout))
+            sleep(2.0)
+        tasks = self.api.list_retention_tasks(retention_id, execution_id)
+        deleted = sum(max(0, (t.get("total") or 0) - (t.get("retained") or 0)) for t in tasks)
+        return {"id": execution_id, "status": current.get("status"), "deleted": deleted,
+                "tasks": [{"repository": t.get("repository"), "total": t.get("total"), "retained": t.get("retained")}
+                          for t in tasks]}
+
     def gc_report(self, gc_id):
         record = self.api.get_gc(gc_id)
+        log = self.api.gc_log(gc_id)
+        # the job's summary line (src/jobservice/job/impl/gc/garbage_collection.go, sweep):
+        # "<n> blobs and <m> manifests are actually deleted"
+        found = re.search(r"(\d+) blobs and (\d+) manifests are actually deleted", log or "")
         return {"id": gc_id, "status": record.get("job_status"), "parameters": record.get("job_parameters"),
-                "log": self.api.gc_log(gc_id), "read_only": self.read_only()}
+                "log": log, "read_only": self.read_only(),
+                "deleted": None if found is None else {"blobs": int(found.group(1)), "manifests": int(found.group(2))}}
 
     def read_only(self):
         """True when Harbor is in read-only mode (a failed GC can leave it so)."""
         try:
             return bool((self.api.configurations().get("read_only") or {}).get("value"))
         except RegistryHTTPError as exc:
-            if exc.status not in (401, 403):
-                raise
-            return bool(self.api.systeminfo().get("read_only"))
+            if exc.status != 403:
+                raise  # 401: the login was refused, and an anonymous /systeminfo has no read_only
+        # A user who is no system admin: /systeminfo tells authenticated callers (only them) the mode
+        # (Harbor's GetSystemInfo adds the protected part, read_only among it, only for them).
+        info = self.api.systeminfo()
+        if not isinstance(info.get("read_only"), bool):
+            raise OciRegistryError(
+                "Harbor did not say whether it is read-only: GET /api/v2.0/systeminfo has no read_only, which Harbor "
+                "leaves out for callers it did not authenticate; check username and password")
+        return info["read_only"]
 
     def set_read_only(self, flag):
         self.api.update_configurations({"read_only": bool(flag)})

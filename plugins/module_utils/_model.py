@@ -39,7 +39,13 @@ NAMESPACE_RULE = ("lowercase letters and digits in path components separated by 
                   "separated by '.', '_', '__' or '-' (OCI repository name rules), at most %d characters"
                   % NAMESPACE_MAX)
 
-USER_KEYS = ("name", "password", "admin", "groups", "state")
+USER_KEYS = ("name", "password", "admin", "groups", "state", "email")
+# An e-mail address as Harbor accepts it (the pattern of Harbor's validateUserProfile,
+# src/server/v2.0/handler/user.go): a local part, one '@', then a dotted domain whose last label
+# has two or more letters, or a bracketed IPv4 address.
+EMAIL_RE = re.compile(r'^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@'
+                      r'((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$')
+EMAIL_RULE = "an address such as alice@example.com (one '@', a domain whose last part has two or more letters)"
 NAMESPACE_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies", "state")
 POLICY_KEYS = ("subjects", "actions")
 RETENTION_KEYS = ("keep_tags", "max_age_days")
@@ -149,7 +155,7 @@ def normalize_user(item, variable="user", problems=None, require_password=True):
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, dict):
-        problems.add(variable, "must be a mapping with name, password, admin, groups, state; got %s"
+        problems.add(variable, "must be a mapping with name, password, admin, groups, state, email; got %s"
                      % _describe(item))
         if own:
             problems.raise_if_any()
@@ -177,8 +183,13 @@ def normalize_user(item, variable="user", problems=None, require_password=True):
         if not isinstance(group, str) or not USER_RE.match(group):
             problems.add("%s.groups[%d]" % (variable, index), "%s is not a valid group name: %s"
                          % (_describe(group), USER_RULE))
+    email = item.get("email")
+    if email is not None and (not isinstance(email, str) or not EMAIL_RE.match(email)):
+        problems.add(variable + ".email", "%s is not a valid e-mail address: %s" % (_describe(email), EMAIL_RULE))
+        email = None
     user = {
         "name": name,
+        "email": email,
         "password": password,
         "admin": _bool(item.get("admin"), variable + ".admin", problems),
         "groups": sorted(set(g for g in groups if isinstance(g, str))),
@@ -195,7 +206,7 @@ def normalize_users(users, variable="oci_registry_users", require_password=True)
     if users is None:
         users = []
     if not isinstance(users, list):
-        problems.add(variable, "must be a list of users ({name, password, admin, groups, state}), got %s"
+        problems.add(variable, "must be a list of users ({name, password, admin, groups, state, email}), got %s"
                      % _describe(users))
         problems.raise_if_any()
     out, seen = [], {}

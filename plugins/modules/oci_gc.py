@@ -17,8 +17,13 @@ description:
     itself; C(playbooks/gc.yml) runs C(registry garbage-collect) afterwards with the registry read-only.
   - A tag without a creation date is never deleted; a tag that shares its digest with a tag that stays is kept
     (Distribution deletes a digest with every tag that points to it).
-  - Harbor applies retention itself. The module starts an execution of each namespace's retention policy
-    (dry run in check mode), waits for it, then runs Harbor's garbage collection and waits for it.
+  - Harbor applies retention itself. The module starts an execution of each namespace's retention policy, waits
+    for it, then runs Harbor's garbage collection and waits for it. It reports a change only when retention deleted
+    artifacts or the collection deleted blobs or manifests (the C(are actually deleted) line of its log).
+  - On Harbor, check mode starts nothing, not even a dry run (Harbor records those as jobs too); it reads which
+    repositories of the namespaces hold more artifacts than their C(keep_tags) (RV(retention_candidates)) and
+    reports a change when there are some. A namespace whose project or retention policy does not exist yet (a first
+    run, before C(playbooks/init.yml) made them) holds nothing to delete; outside check mode it is an error.
   - zot applies retention and collects garbage itself. The module sets what zot reads for that in its
     C(config.json) (O(config_path)), namely C(storage.gc), C(gcDelay), C(gcInterval), C(retention.dryRun) and each
     namespace's retention policy, written in place after zot's rules passed (and O(validate_command)), so that
@@ -179,9 +184,26 @@ repositories:
   type: list
   elements: dict
 harbor_gc:
-  description: Harbor - the garbage collection run (id, status, parameters, log, read_only).
+  description:
+    - Harbor - the garbage collection run (id, status, parameters, log, read_only, and C(deleted), the
+      C({blobs, manifests}) its log says it deleted, null when the log does not say); null in check mode.
   returned: when registry_type is harbor
   type: dict
+retention_executions:
+  description:
+    - Harbor - per namespace with retention, the execution run (C(namespace), C(retention_id), C(execution) with
+      C(id), C(status), C(deleted) artifacts and its C(tasks), per repository C(total) and C(retained)).
+  returned: when registry_type is harbor
+  type: list
+  elements: dict
+retention_candidates:
+  description:
+    - Harbor, check mode - the repositories holding more artifacts than their namespace's C(keep_tags)
+      (C(namespace), C(repository), C(artifacts), C(beyond_keep)); with C(max_age_days) as well, those pushed
+      within that many days are kept too, which only a real execution tells.
+  returned: when registry_type is harbor
+  type: list
+  elements: dict
 zot:
   description: zot - what was set in config.json and what zot's metrics say.
   returned: when registry_type is zot

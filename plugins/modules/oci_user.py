@@ -19,6 +19,9 @@ description:
     still works by logging in with it.
   - With O(exclusive=true), users the list does not name are removed (except O(keep) and the user the
     module connects as).
+  - Harbor's built-in admin (user id 1, which Harbor leaves out of its user list) is found by its id; its password
+    is rotated through its own endpoint (with the current password when the module connects as that admin), and
+    O(state=absent) for it fails, as Harbor never deletes it.
   - Never shows a password, in results, diffs or errors.
 author:
   - provisioning.oci_registry maintainers (@provisioning)
@@ -53,6 +56,14 @@ options:
       - Whether the user administers the whole registry (every namespace, every action).
     type: bool
     default: false
+  email:
+    description:
+      - Harbor only - the e-mail address of the user O(name), which Harbor requires and checks (one C(@), a domain
+        whose last part has two or more letters).
+      - Not set - an existing user keeps its address; a new user gets O(name) when that is an address Harbor
+        accepts, else O(name) with the characters Harbor refuses (C(@) among them) turned into C(-), at
+        C(oci-registry.invalid) (C(alice@corp) gets C(alice-corp@oci-registry.invalid)).
+    type: str
   groups:
     description:
       - Groups the user belongs to, for C(group:<name>) subjects of O(provisioning.oci_registry.oci_policy#module:policies)
@@ -68,8 +79,8 @@ options:
     default: present
   users:
     description:
-      - Several users at once, each with the keys C(name), C(password), C(admin), C(groups), C(state)
-        (the C(oci_registry_users) variable). Mutually exclusive with O(name).
+      - Several users at once, each with the keys C(name), C(password), C(admin), C(groups), C(state) and
+        C(email) (Harbor only, see O(email)) (the C(oci_registry_users) variable). Mutually exclusive with O(name).
     type: list
     elements: dict
   update_password:
@@ -184,7 +195,8 @@ def wanted_users(params):
         # A password is needed to create a user; the backend says so when one is missing.
         return normalize_users(params["users"], "users", require_password=False)
     return [normalize_user({"name": params["name"], "password": params["user_password"], "admin": params["admin"],
-                            "groups": params["groups"], "state": params["state"]}, "name", require_password=False)]
+                            "groups": params["groups"], "state": params["state"],
+                            "email": params["email"]}, "name", require_password=False)]
 
 
 def _view(user):
@@ -243,6 +255,7 @@ def main():
             name=dict(type="str"),
             user_password=dict(type="str", no_log=True),
             admin=dict(type="bool", default=False),
+            email=dict(type="str"),
             groups=dict(type="list", elements="str", default=[]),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             users=dict(type="list", elements="dict"),

@@ -122,49 +122,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
     OciRegistryError,
 )
 
-EVENTS = {"push": "PUSH_ARTIFACT", "pull": "PULL_ARTIFACT", "delete": "DELETE_ARTIFACT"}
-MASK = "********"
-
-
-def wanted_policies(webhooks):
-    """{name: Harbor policy body} from oci_registry_webhooks entries."""
-    out = {}
-    for index, hook in enumerate(webhooks):
-        where = "webhooks[%d]" % index
-        if hook["name"] in out:
-            raise InvalidParameterError("%s.name: %r is listed twice" % (where, hook["name"]))
-        if not hook["url"].startswith(("http://", "https://")):
-            raise InvalidParameterError("%s.url: %r must be an http or https URL" % (where, hook["url"]))
-        headers = dict(hook.get("headers") or {})
-        auth = None
-        for key in list(headers):
-            if key.lower() == "authorization":
-                auth = str(headers.pop(key))
-        if headers:
-            raise InvalidParameterError("%s.headers: Harbor sends only an Authorization header with a webhook; "
-                                        "it cannot send %s" % (where, ", ".join(sorted(headers))))
-        target = {"type": "http", "address": hook["url"], "skip_cert_verify": False}
-        if auth:
-            target["auth_header"] = auth
-        out[hook["name"]] = {"name": hook["name"], "description": "managed by provisioning.oci_registry",
-                             "targets": [target], "enabled": True,
-                             "event_types": sorted(EVENTS[e] for e in set(hook.get("events") or []))}
-    return out
-
-
-def comparable(policy):
-    targets = [dict((k, t.get(k)) for k in ("type", "address", "auth_header", "skip_cert_verify"))
-               for t in policy.get("targets") or []]
-    return {"targets": targets, "event_types": sorted(policy.get("event_types") or []),
-            "enabled": bool(policy.get("enabled", True)), "description": policy.get("description") or ""}
-
-
-def masked(policy):
-    view = comparable(policy)
-    for target in view["targets"]:
-        if target.get("auth_header"):
-            target["auth_header"] = MASK
-    return view
+EVENTS = ("push", "pull", "delete")
 
 
 def run(module, backend):
@@ -175,33 +133,11 @@ def run(module, backend):
                 params["registry_type"],
                 "set distribution_webhooks (playbooks/deploy.yml does it from oci_registry_webhooks)"
                 if params["registry_type"] == "distribution" else "zot has no push-event webhooks"))
-    wanted = wanted_policies(params["webhooks"])
+    wanted = backend.webhook_policies(params["webhooks"])
     results, before, after = [], {}, {}
     for namespace in params["namespaces"]:
-        project = backend.api.get_project(namespace)
-        if project is None:
-            raise OciRegistryError("Harbor project %r does not exist (create it with oci_namespace first)" % namespace)
-        project_id = project["project_id"]
-        current = dict((p["name"], p) for p in backend.api.list_webhook_policies(project_id))
-        entry = {"name": namespace, "created": [], "updated": [], "deleted": []}
-        before[namespace] = dict((n, masked(p)) for n, p in sorted(current.items()))
-        for name, body in sorted(wanted.items()):
-            if name not in current:
-                entry["created"].append(name)
-                if not module.check_mode:
-                    backend.api.create_webhook_policy(project_id, body)
-            elif comparable(current[name]) != comparable(body):
-                entry["updated"].append(name)
-                if not module.check_mode:
-                    backend.api.update_webhook_policy(project_id, current[name]["id"], body)
-        if params["exclusive"]:
-            for name in sorted(set(current) - set(wanted)):
-                entry["deleted"].append(name)
-                if not module.check_mode:
-                    backend.api.delete_webhook_policy(project_id, current[name]["id"])
-        kept = dict((n, p) for n, p in current.items() if not (params["exclusive"] and n not in wanted))
-        kept.update(wanted)
-        after[namespace] = dict((n, masked(p)) for n, p in sorted(kept.items()))
+        entry, before[namespace], after[namespace] = backend.webhooks_ensure(
+            namespace, wanted, exclusive=params["exclusive"], check_mode=module.check_mode)
         results.append(entry)
     changed = any(e["created"] or e["updated"] or e["deleted"] for e in results)
     result = dict(changed=changed, namespaces=results)

@@ -22,6 +22,11 @@ Harbor behaviour it reproduces because the collection depends on it:
   told to) over successive polls;
 * outside the swagger, the registry side that oci_health reads: ``/v2/`` with a Bearer
   challenge, ``/service/token`` and ``/v2/_catalog``.
+* read from Harbor v2.15.2's Go source (each cited where it is done): false booleans left out of
+  responses, webhook addresses cut to scheme, host and path, CreateRobot ignoring ``disable``, user
+  id 1 hidden from the user list and never deleted, ``old_password`` for one's own password, the
+  e-mail rule, a refused login going on as anonymous (``/systeminfo`` without ``read_only``),
+  retention executions and their tasks, the GC log's deletion counts.
 
 Fault injection: ``double.inject(method, path_regex, status, times=1)`` answers the next
 ``times`` matching requests with ``status`` (after the request passed validation).
@@ -44,6 +49,9 @@ API = "/api/v2.0"
 ROLE_NAMES = {1: "projectAdmin", 2: "developer", 3: "guest", 4: "maintainer", 5: "limitedGuest"}
 _PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# The address pattern of src/server/v2.0/handler/user.go, validateUserProfile (restated).
+_EMAIL = re.compile(r'^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@'
+                    r'((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$')
 
 
 def _now():
@@ -98,6 +106,8 @@ class HarborDouble:
         self.usergroups = {}
         self.gc_history = {}
         self.gc_schedule = None
+        self.retention_executions = {}  # retention id -> {execution id: execution with "_tasks"}
+        self.garbage = 0  # artifacts deleted since the last GC: what the next GC deletes
         self.tokens = {}
         self.config = {"read_only": False, "robot_name_prefix": "robot$"}
         admin = self._new_user("admin", admin_password, sysadmin=True, email="admin@example.com",
@@ -241,6 +251,10 @@ class HarborDouble:
                 body = reply.text.encode()
                 reply.headers["Content-Type"] = "text/plain; charset=utf-8"
             elif reply.body is not None:
+                if op is not None and 200 <= reply.status < 300:
+                    # false booleans left out, as go-swagger's generated models do (see Swagger.omit_empty)
+                    reply.body = self.swagger.omit_empty(self.swagger.response_schema(op, reply.status),
+                                                         reply.body)
                 body = json.dumps(reply.body).encode()
                 reply.headers["Content-Type"] = "application/json"
             if op is not None and reply.status < 600:
@@ -314,6 +328,9 @@ class HarborDouble:
                 principal = self._authenticate(headers, {"operationId": "getPing"})
             except HarborError as exc:
                 return Reply(exc.status, _errors(exc.code, exc.message))
+            if principal is None and headers.get("Authorization"):
+                reply = Reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication failed"}]})
+                return reply
             token = "tok-" + secrets.token_hex(8)
             self.tokens[token] = principal
             return Reply(200, {"token": token, "access_token": token, "expires_in": 1800})
@@ -352,8 +369,10 @@ class HarborDouble:
                 for robot in self.robots.values():
                     if robot["name"] == name and robot["secret"] == password and not robot["disable"]:
                         principal = dict(kind="robot", admin=False, robot=robot)
-            if principal is None:
-                raise HarborError(401, "UNAUTHORIZED", "invalid credentials")
+            # A refused login is no error by itself: Harbor's basic-auth generator logs it and returns
+            # no security context, so the request goes on as anonymous
+            # (src/server/middleware/security/basic_auth.go, Generate); operations that need a user
+            # then answer 401.
         if principal is None and op["operationId"] not in ("getHealth", "getPing", "getSystemInfo"):
             raise HarborError(401, "UNAUTHORIZED", "anonymous access is not allowed")
         return principal
@@ -410,6 +429,9 @@ class HarborDouble:
         return Reply(200, text="Pong")
 
     def op_getSystemInfo(self, principal, **_):
+        # Only an authenticated caller gets the protected part (read_only, registry_url,
+        # external_url, ...): src/server/v2.0/handler/systeminfo.go, GetSystemInfo (WithProtectedInfo
+        # only when the security context is authenticated) and convertInfo.
         info = dict(auth_mode="db_auth", primary_auth_mode=False, harbor_version=self.version,
                     self_registration=False, has_ca_root=False, read_only=self.config["read_only"],
                     registry_url="127.0.0.1", external_url="http://127.0.0.1",
@@ -508,14 +530,38 @@ class HarborDouble:
             raise HarborError(400, "BAD_REQUEST", "a webhook policy needs a name, targets and event_types")
         if any(p["name"] == req["name"] for p in policies.values()):
             raise HarborError(409, "CONFLICT", "webhook policy %s already exists" % req["name"])
+        targets = self._webhook_targets(req["targets"])
         policy_id = self._next("webhook")
         policies[policy_id] = dict(
             id=policy_id, name=req["name"], description=req.get("description") or "", project_id=project["project_id"],
-            targets=[dict(t) for t in req["targets"]], event_types=list(req["event_types"]),
+            targets=targets, event_types=list(req["event_types"]),
             enabled=req.get("enabled", True), creator=principal["user"]["username"] if principal.get("user") else "",
             creation_time=_now(), update_time=_now())
         location = "%s/projects/%d/webhook/policies/%d" % (API, project["project_id"], policy_id)
         return Reply(201, headers={"Location": location})
+
+    @staticmethod
+    def _webhook_targets(targets):
+        """Targets as Harbor stores them. Harbor parses each address (spaces and trailing '/' trimmed,
+        scheme http or https, none means http) and keeps only scheme://host + path: a query string,
+        a fragment and user info are dropped (src/server/v2.0/handler/webhook.go, validateTargets;
+        src/common/utils/utils.go, ParseEndpoint)."""
+        stored = []
+        for target in targets:
+            address = (target.get("address") or "").strip(" ").rstrip("/")
+            if not address:
+                raise HarborError(400, "BAD_REQUEST", "empty URL")
+            scheme, sep, _rest = address.partition("://")
+            if sep and scheme not in ("http", "https"):
+                raise HarborError(400, "BAD_REQUEST", "invalid scheme: %s" % scheme)
+            if not sep:
+                address = "http://" + address
+            parts = urlsplit(address)
+            host = parts.netloc.rpartition("@")[2]
+            if target.get("type") not in ("http", "slack"):
+                raise HarborError(400, "BAD_REQUEST", "unsupported target type %s" % target.get("type"))
+            stored.append(dict(target, address="%s://%s%s" % (parts.scheme, host, unquote(parts.path))))
+        return stored
 
     def _webhook(self, path, headers):
         _project, policies = self._webhooks(path, headers)
@@ -530,6 +576,8 @@ class HarborDouble:
     def op_UpdateWebhookPolicyOfProject(self, params, path, headers, **_):
         _policies, policy = self._webhook(path, headers)
         req = params["policy"]
+        if "targets" in req:
+            req = dict(req, targets=self._webhook_targets(req["targets"]))
         for key in ("name", "description", "targets", "event_types", "enabled"):
             if key in req:
                 policy[key] = req[key]
@@ -585,6 +633,7 @@ class HarborDouble:
         if name not in repos:
             raise HarborError(404, "NOT_FOUND", "repository %s/%s not found" % (project["name"], name))
         self.quotas[project["quota_id"]]["used"]["storage"] -= 1024 * repos[name]["artifact_count"]
+        self.garbage += repos[name]["artifact_count"]
         del repos[name]
         return Reply(200)
 
@@ -698,6 +747,12 @@ class HarborDouble:
         self._admin(principal)
         items = sorted(self.users.values(), key=lambda u: u["user_id"])
         q = self._q(params)
+        if "user_id" not in q:
+            # the user manager's List and Count add user_id > 1 unless the query names user_id: the
+            # built-in admin is never listed (src/pkg/user/manager.go, excludeDefaultAdmin)
+            items = [u for u in items if u["user_id"] > 1]
+        elif q["user_id"][0].isdigit():
+            items = [u for u in items if u["user_id"] == int(q["user_id"][0])]
         if "username" in q:
             value, fuzzy = q["username"]
             items = [u for u in items if (value in u["username"] if fuzzy else u["username"] == value)]
@@ -714,17 +769,34 @@ class HarborDouble:
         name = req.get("username") or ""
         if not name or re.search(r"[,~#$%]", name):
             raise HarborError(400, "BAD_REQUEST", "username %r is not valid" % name)
-        if not req.get("email"):
-            raise HarborError(400, "BAD_REQUEST", "email can't be empty")
-        if not 1 <= len(req.get("realname") or "") <= 255:
-            raise HarborError(400, "BAD_REQUEST", "realname with illegal length")
         if not harbor_password_ok(req.get("password") or ""):
             raise HarborError(400, "BAD_REQUEST", "password does not meet the requirement")
-        if self.user(name):
-            raise HarborError(409, "CONFLICT", "username %s already exists" % name)
+        self._check_profile(req)
+        if self.user(name) or any(u["email"] == req["email"] for u in self.users.values()):
+            # one unique-violation message for both (src/pkg/user/dao/dao.go, Create)
+            raise HarborError(409, "CONFLICT", "user %s or email %s already exists" % (name, req["email"]))
         user = self._new_user(name, req["password"], email=req["email"], realname=req["realname"],
                               comment=req.get("comment", ""))
         return Reply(201, headers={"Location": "%s/users/%d" % (API, user["user_id"])})
+
+    @staticmethod
+    def _check_profile(req):
+        """Harbor's user profile rule (src/server/v2.0/handler/user.go, validateUserProfile): an email
+        is required and must match its address pattern (one '@', a dotted domain whose last label
+        has two or more letters, or a bracketed IPv4); realname 1-255 characters without , " ~ # %% $;
+        comment at most 30 characters."""
+        email = req.get("email") or ""
+        if not email:
+            raise HarborError(400, "BAD_REQUEST", "email can't be empty")
+        if not _EMAIL.match(email):
+            raise HarborError(400, "BAD_REQUEST", "email with illegal format")
+        realname = req.get("realname") or ""
+        if not 1 <= len(realname) <= 255:
+            raise HarborError(400, "BAD_REQUEST", "realname with illegal length")
+        if re.search(r'[,"~#%$]', realname):
+            raise HarborError(400, "BAD_REQUEST", "realname contains illegal characters")
+        if len(req.get("comment") or "") > 30:
+            raise HarborError(400, "BAD_REQUEST", "comment with illegal length")
 
     def _user_by_id(self, path):
         user = self.users.get(int(path["user_id"]))
@@ -739,14 +811,16 @@ class HarborDouble:
     def op_updateUserProfile(self, principal, params, path, **_):
         self._admin(principal)
         user = self._user_by_id(path)
+        self._check_profile(params["profile"])
         user.update(dict((k, v) for k, v in params["profile"].items()))
         return Reply(200)
 
     def op_deleteUser(self, principal, path, **_):
         self._admin(principal)
         user = self._user_by_id(path)
-        if user["user_id"] == 1:
-            raise HarborError(403, "FORBIDDEN", "the admin user cannot be deleted")
+        if user["user_id"] == 1 or principal.get("user") is user:
+            # src/server/v2.0/handler/user.go, requireDeletable
+            raise HarborError(403, "FORBIDDEN", "User with ID %d cannot be deleted" % user["user_id"])
         del self.users[user["user_id"]]
         for members in self.members.values():
             for mid in [m for m, member in members.items()
@@ -761,14 +835,21 @@ class HarborDouble:
         return Reply(200)
 
     def op_updateUserPassword(self, principal, params, path, **_):
+        # src/server/v2.0/handler/user.go, UpdateUserPassword and requireModifiable (db_auth): a user
+        # may change his own password, proving it with old_password; a system admin anyone else's.
+        if principal is None:
+            raise HarborError(401, "UNAUTHORIZED", "anonymous access is not allowed")
         user = self._user_by_id(path)
-        if not principal["admin"] and principal.get("user") is not user:
+        if principal.get("user") is user:
+            if params["password"].get("old_password") != user["password"]:
+                raise HarborError(403, "FORBIDDEN", "Current password is incorrect")
+        elif not principal["admin"]:
             raise HarborError(403, "FORBIDDEN", "not allowed")
         new = params["password"].get("new_password") or ""
         if not harbor_password_ok(new):
             raise HarborError(400, "BAD_REQUEST", "password does not meet the requirement")
         if new == user["password"]:
-            raise HarborError(400, "BAD_REQUEST", "the new password can not be same with the old one")
+            raise HarborError(400, "BAD_REQUEST", "New password is identical to old password")
         user["password"] = new
         return Reply(200)
 
@@ -837,7 +918,9 @@ class HarborDouble:
         rid = self._next("robot")
         created = _now()
         self.robots[rid] = dict(
-            id=rid, name=full, level=level, description=req.get("description", ""), disable=bool(req.get("disable")),
+            # CreateRobot builds the robot from name, description, duration, level and permissions
+            # only: a disable in the request is not read (src/server/v2.0/handler/robot.go, CreateRobot)
+            id=rid, name=full, level=level, description=req.get("description", ""), disable=False,
             duration=duration, editable=True, expires_at=-1 if duration == -1 else 1700000000 + duration * 86400,
             permissions=req["permissions"], creation_time=created, update_time=created, creator_type="local",
             creator_ref=principal["user"]["user_id"], secret=secret or "Gen" + secrets.token_hex(12),
@@ -945,6 +1028,61 @@ class HarborDouble:
             project["metadata"].pop("retention_id", None)
         return Reply(200)
 
+    def _retention_or_404(self, rid):
+        policy = self.retentions.get(int(rid))
+        if policy is None:
+            # src/server/v2.0/handler/retention.go, TriggerRetentionExecution: a policy it cannot load
+            # is a bad request
+            raise HarborError(400, "BAD_REQUEST", "retention %s not found" % rid)
+        return policy
+
+    def op_triggerRetentionExecution(self, principal, params, path, **_):
+        """A manual execution, over at once: one task per repository of the project, each
+        retaining what the rules keep (the double's artifacts were all pushed just now, so an
+        nDaysSinceLastPush rule keeps everything; latestPushedK keeps K). Not a dry run: the
+        others are deleted and become garbage for the next GC. Answers 201 with the execution's
+        Location (src/server/v2.0/handler/retention.go, TriggerRetentionExecution)."""
+        if principal is None:
+            raise HarborError(401, "UNAUTHORIZED", "anonymous access is not allowed")
+        policy = self._retention_or_404(path["id"])
+        dry_run = bool((params.get("body") or {}).get("dry_run"))
+        project = self.projects[policy["scope"]["ref"]]
+        templates = dict((r["template"], (r.get("params") or {}).get(r["template"])) for r in policy.get("rules") or []
+                         if not r.get("disabled"))
+        executions = self.retention_executions.setdefault(policy["id"], {})
+        eid = self._next("retention_execution")
+        tasks = []
+        for name, repo in sorted(self.repositories.get(project["project_id"], {}).items()):
+            total = repo["artifact_count"]
+            retained = total if "nDaysSinceLastPush" in templates or "always" in templates else \
+                min(total, templates.get("latestPushedK") or 0)
+            tasks.append(dict(id=self._next("retention_task"), execution_id=eid, repository=repo["name"],
+                              job_id="job-%d" % eid, status="Success", status_code=3, status_revision=1,
+                              start_time=_now(), end_time=_now(), total=total, retained=retained))
+            if not dry_run and retained < total:
+                self.quotas[project["quota_id"]]["used"]["storage"] -= 1024 * (total - retained)
+                repo["artifact_count"] = retained
+                self.garbage += total - retained
+        executions[eid] = dict(id=eid, policy_id=policy["id"], start_time=_now(), end_time=_now(), status="Success",
+                               trigger="MANUAL", dry_run=dry_run, _tasks=tasks)
+        return Reply(201, headers={"Location": "%s/retentions/%d/executions/%d" % (API, policy["id"], eid)})
+
+    def op_listRetentionExecutions(self, principal, params, path, base, query, **_):
+        if principal is None:
+            raise HarborError(401, "UNAUTHORIZED", "anonymous access is not allowed")
+        policy = self._retention_or_404(path["id"])
+        items = sorted(self.retention_executions.get(policy["id"], {}).values(), key=lambda e: -e["id"])
+        return self._page([dict((k, v) for k, v in e.items() if k != "_tasks") for e in items], params, base, query)
+
+    def op_listRetentionTasks(self, principal, params, path, base, query, **_):
+        if principal is None:
+            raise HarborError(401, "UNAUTHORIZED", "anonymous access is not allowed")
+        policy = self._retention_or_404(path["id"])
+        execution = self.retention_executions.get(policy["id"], {}).get(int(path["eid"]))
+        if execution is None:
+            raise HarborError(404, "NOT_FOUND", "execution %s not found" % path["eid"])
+        return self._page([dict(t) for t in execution["_tasks"]], params, base, query)
+
     # -- garbage collection ---------------------------------------------------------------
     def _gc_view(self, gc):
         view = dict((k, v) for k, v in gc.items() if not k.startswith("_"))
@@ -956,6 +1094,10 @@ class HarborDouble:
         gc["_polls"] += 1
         if gc["_polls"] >= self.gc_steps:
             gc["job_status"] = "Error" if self.gc_fails else "Success"
+            dry_run = json.loads(gc["job_parameters"] or "{}").get("dry_run")
+            gc["_eligible"] = self.garbage
+            if not self.gc_fails and not dry_run:
+                gc["_deleted"], self.garbage = self.garbage, 0
             if self.gc_fails:
                 self.config["read_only"] = True  # a failed GC can leave Harbor read-only
         else:
@@ -982,7 +1124,15 @@ class HarborDouble:
         gc = self.gc_history.get(int(path["gc_id"]))
         if gc is None:
             raise HarborError(404, "NOT_FOUND", "gc %s not found" % path["gc_id"])
-        return Reply(200, text="gc %d: %s\n%d blobs eligible for deletion\n" % (gc["id"], gc["job_status"], 3))
+        # the job's summary lines (src/jobservice/job/impl/gc/garbage_collection.go: "%d blobs and %d
+        # manifests eligible for deletion" on a mark, "... are actually deleted" after the sweep);
+        # the double counts one blob and one manifest per artifact deleted since the last GC
+        eligible, deleted = gc.get("_eligible", 0), gc.get("_deleted", 0)
+        text = "Garbage Collection parameters: %s\n%d blobs and %d manifests eligible for deletion\n" % (
+            gc["job_parameters"], eligible, eligible)
+        if gc["job_status"] == "Success" and not json.loads(gc["job_parameters"] or "{}").get("dry_run"):
+            text += "%d blobs and %d manifests are actually deleted\n" % (deleted, deleted)
+        return Reply(200, text=text)
 
     def op_getGCSchedule(self, principal, **_):
         self._admin(principal)

@@ -221,6 +221,44 @@ class Swagger:
             errors.extend(self.validate(schema, body, where, direction="response"))
         return errors
 
+    def response_schema(self, op, status):
+        """The schema of a 2xx response body of ``op``, or None."""
+        spec = op.get("responses", {}).get(str(status))
+        if spec is None:
+            return None
+        return self.resolve(spec).get("schema")
+
+    def omit_empty(self, schema, value):
+        """``value`` as Harbor's go-swagger models serialise it: a boolean property that is not
+        required, not ``x-nullable`` and not ``x-omitempty: false`` is a plain Go ``bool`` tagged
+        ``json:",omitempty"``, so ``false`` is left out of the JSON (Harbor's models are generated
+        from api/v2.0/swagger.yaml by go-swagger, Makefile target gen_apis; the handlers, e.g.
+        src/server/v2.0/handler/model/webhook_policy.go ToTargets, copy the value into them)."""
+        schema = self.resolve(schema) if isinstance(schema, dict) else {}
+        if isinstance(value, list):
+            return [self.omit_empty(schema.get("items") or {}, item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        required = set(schema.get("required") or [])
+        result = {}
+        for name, item in value.items():
+            if name in props:
+                sub = props[name]
+                resolved = self.resolve(sub)
+                omitted = (item is False and resolved.get("type") == "boolean" and name not in required
+                           and not (sub.get("x-nullable") or resolved.get("x-nullable"))
+                           and sub.get("x-omitempty", resolved.get("x-omitempty", True)) is not False)
+                if omitted:
+                    continue
+                result[name] = self.omit_empty(sub, item)
+            elif isinstance(extra, dict):
+                result[name] = self.omit_empty(extra, item)
+            else:
+                result[name] = item
+        return result
+
     # -- schemas --------------------------------------------------------------------------
     def validate(self, schema, value, where, direction="request"):
         errors = []

@@ -302,9 +302,14 @@ def test_user_check_mode(double, backend):
     assert double.user("ghost") is None
 
 
-def test_never_deletes_the_connecting_user(backend):
+def test_never_deletes_the_connecting_user(double, backend):
+    backend.ensure_user("ops", password="Ops-Passw0rd", admin=True)
+    count = len(double.writes())
     with pytest.raises(InvalidParameterError, match="connects as"):
+        make_backend(double.url, username="ops", password="Ops-Passw0rd").delete_user("ops")
+    with pytest.raises(InvalidParameterError, match="built-in admin"):
         backend.delete_user("admin")
+    assert len(double.writes()) == count and double.user("ops") is not None
 
 
 # -- robots ---------------------------------------------------------------------------------
