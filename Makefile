@@ -58,9 +58,12 @@ reference: venv
 sanity: link
 	tests/sanity/run.sh
 
+# antsibull-docs: the guides in docs/docsite (extra-docs.yml, links.yml, RST with its code blocks) and
+# every module's and role's documentation as the docsite renders it; offline, about 30 s.
 lint: link
 	ansible-lint
 	antsibull-changelog lint
+	antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs .
 
 unit: link reference
 	pytest tests/unit
