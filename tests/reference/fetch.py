@@ -143,7 +143,7 @@ def pin(directory):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--dest", help="cache directory (default: OCI_REFERENCE_CACHE or .cache/reference)")
     parser.add_argument("--base-url", help="where upstream files are served (default: OCI_REFERENCE_BASE_URL or %s)"
                         % DEFAULT_BASE_URL)
