@@ -171,9 +171,9 @@ def main(argv=None):
     try:
         fetched, errors = fetch(dest, base)
     except Unreachable as exc:
-        reason = "%s is absent and the upstream files could not be downloaded (%s)" % (shared, exc)
+        reason = "the upstream files could not be downloaded (%s)" % exc
         marker.write_text(reason + "\n", encoding="utf-8")
-        print("reference files unavailable: %s" % reason, file=sys.stderr)
+        print("reference files unavailable: %s is absent and %s" % (shared, reason), file=sys.stderr)
         return 0 if args.offline_ok else 2
     if errors:
         marker.write_text("; ".join(errors) + "\n", encoding="utf-8")
