@@ -20,7 +20,7 @@ export OCI_TEST_HOST_IMAGE ?= oci-registry-test/host:bookworm
 export OCI_TEST_NGINX_IMAGE ?= oci-registry-test/nginx:bookworm
 export OCI_TEST_POSTGRES_IMAGE ?= oci-registry-test/postgres:15
 
-.PHONY: help venv link bed demo test sanity lint pytest unit integration molecule bench build clean
+.PHONY: help venv link bed reference demo test sanity lint pytest unit integration molecule bench build clean
 
 help:
 	@echo "make demo   deploy a Distribution registry on 127.0.0.1 and show it healthy"
@@ -47,17 +47,28 @@ bed: link
 demo: bed
 	tests/bed/demo.sh
 
+# Upstream reference files the tests read: ../shared/reference where it exists (nothing is
+# downloaded), else the pinned files (tests/reference/pins.json: URL at a release tag, sha256)
+# fetched into .cache/reference and verified (OCI_REFERENCE_BASE_URL points at another server).
+# A wrong checksum fails here; an unreachable server makes the tests that need the files skip,
+# each with the reason.
+reference: venv
+	python tests/reference/fetch.py --offline-ok
+
 sanity: link
 	tests/sanity/run.sh
 
+# antsibull-docs: the guides in docs/docsite (extra-docs.yml, links.yml, RST with its code blocks) and
+# every module's and role's documentation as the docsite renders it; offline, about 30 s.
 lint: link
 	ansible-lint
 	antsibull-changelog lint
+	antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs .
 
-unit: link
+unit: link reference
 	pytest tests/unit
 
-integration: bed
+integration: bed reference
 	pytest tests/integration
 
 molecule: bed
@@ -65,7 +76,7 @@ molecule: bed
 
 # One pytest run for unit, integration and Molecule scenarios, so that one summary line
 # counts every test (and a run that collects nothing fails: see tests/conftest.py).
-pytest: bed
+pytest: bed reference
 	pytest tests/unit tests/integration tests/molecule
 
 test: bed sanity lint pytest

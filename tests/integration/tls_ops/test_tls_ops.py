@@ -204,7 +204,7 @@ def test_a_push_delivers_an_event(ops):
     assert found, ops.receiver.received
     assert found[0][1]["Authorization"] == SECRET
     # events: [push] is rendered as ignore.actions for the others. (Distribution 2.8.2 as built by Debian
-    # still delivers them - measured - so receivers filter on "action"; README.md, "Operations" says so.)
+    # still delivers them - measured - so receivers filter on "action"; docs/docsite/rst/guide_operations.rst says so.)
     with open(os.path.join(ops.config_dir, "config.yml")) as handle:
         endpoint = yaml.safe_load(handle)["notifications"]["endpoints"][0]
     assert endpoint["ignore"] == {"actions": ["pull", "delete"]} and endpoint["url"] == ops.receiver.url

@@ -1,6 +1,6 @@
 """The harbor role's harbor.yml, rendered by the role's own template task (ansible-playbook on
 localhost, tasks_from render.yml) for a matrix of inputs, checked against Harbor's installer
-template ../shared/reference/harbor/harbor.yml.tmpl: same key structure, right types, no keys
+template harbor/harbor.yml.tmpl (tests/reference): same key structure, right types, no keys
 Harbor does not know. Also: the role's defaults and meta/argument_specs.yml agree."""
 
 import json

@@ -3,19 +3,24 @@
 import json
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests import reference
 
-# ../shared sits beside the repository, here and in CI.
-REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "reference", "zot")
-EXAMPLES = os.path.join(REFERENCE, "examples")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+EXAMPLES = "zot/examples"
 
 
 def example_names():
-    return sorted(name for name in os.listdir(EXAMPLES) if name.endswith(".json"))
+    """The example files in the reference copy (the calling test skips, with the reason, without one)."""
+    return sorted(name for name in os.listdir(reference.require(EXAMPLES)) if name.endswith(".json"))
+
+
+def pinned_example_names():
+    """The examples pinned in tests/reference/pins.json: known without the files, for parametrize."""
+    return [os.path.basename(path) for path in reference.pinned(EXAMPLES + "/") if path.endswith(".json")]
 
 
 def load_example(name):
-    with open(os.path.join(EXAMPLES, name), encoding="utf-8") as handle:
+    with open(reference.require(os.path.join(EXAMPLES, name)), encoding="utf-8") as handle:
         return json.load(handle)
 
 
