@@ -97,6 +97,7 @@ class HarborDouble:
         self.retentions = {}
         self.usergroups = {}
         self.gc_history = {}
+        self.retention_executions = {}
         self.gc_schedule = None
         self.tokens = {}
         self.config = {"read_only": False, "robot_name_prefix": "robot$"}
@@ -944,6 +945,35 @@ class HarborDouble:
         if project:
             project["metadata"].pop("retention_id", None)
         return Reply(200)
+
+    # -- retention executions (gc.yml runs each namespace's retention before GC) ----------------
+    # Harbor v2.15.2 src/server/v2.0/handler/retention.go: TriggerRetentionExecution reads the policy
+    # (an unknown one is a 400), starts an execution and answers 201 with a Location ending in its id;
+    # ListRetentionExecutions pages the policy's executions (id, policy_id, start_time, end_time, status,
+    # trigger, dry_run as src/controller/retention/controller.go convertExecution builds them). Statuses
+    # are the task executions' (src/pkg/task/execution.go): Running, then Success.
+    def op_triggerRetentionExecution(self, principal, params, path, **_):
+        rid = int(path["id"])
+        if rid not in self.retentions:
+            raise HarborError(400, "BAD_REQUEST", "retention policy %d not found" % rid)
+        eid = self._next("retention_execution")
+        self.retention_executions[eid] = dict(id=eid, policy_id=rid, start_time=_now(), status="Running",
+                                              trigger="MANUAL", dry_run=bool((params.get("body") or {}).get("dry_run")),
+                                              _polls=0)
+        return Reply(201, headers={"Location": "%s/retentions/%d/executions/%d" % (API, rid, eid)})
+
+    def op_listRetentionExecutions(self, params, path, base, query, **_):
+        rid = int(path["id"])
+        if rid not in self.retentions:
+            raise HarborError(400, "BAD_REQUEST", "retention policy %d not found" % rid)
+        items = sorted((e for e in self.retention_executions.values() if e["policy_id"] == rid), key=lambda e: -e["id"])
+        for execution in items:
+            if execution["status"] == "Running":
+                execution["_polls"] += 1
+                if execution["_polls"] >= self.gc_steps:
+                    execution.update(status="Success", end_time=_now())
+        return self._page([dict((k, v) for k, v in e.items() if not k.startswith("_")) for e in items],
+                          params, base, query)
 
     # -- garbage collection ---------------------------------------------------------------
     def _gc_view(self, gc):
