@@ -121,3 +121,20 @@ def test_5_gc_runs_then_changes_nothing(harbor_playbooks):
     assert again.rc == 0, again
     assert again.changed == 0, (again.tasks("changed"), harbor_playbooks.writes()[writes:])
     no_secrets(run)
+
+
+def test_6_gc_sets_harbors_recurring_schedule(harbor_playbooks):
+    double = harbor_playbooks.double
+    task = "Harbor | Recurring garbage collection schedule (oci_gc_schedule)"
+    model = dict(oci_registry_namespaces=platform_and(ADDED), harbor_gc_schedule="0 0 2 * * 6")
+    check = harbor_playbooks.run("gc.yml", "--check", **model)
+    assert check.rc == 0 and check.result(task)["changed"], check
+    assert double.gc_schedule is None
+    assert not [w for w in harbor_playbooks.writes() if w[0] == "PUT" and w[1].endswith("/system/gc/schedule")]
+    run = harbor_playbooks.run("gc.yml", **model)
+    assert run.rc == 0 and run.result(task)["changed"], run
+    assert double.gc_schedule["schedule"] == {"type": "Custom", "cron": "0 0 2 * * 6"}
+    again = harbor_playbooks.run("gc.yml", **model)
+    assert again.rc == 0 and not again.result(task)["changed"], again
+    gone = harbor_playbooks.run("gc.yml", **dict(model, harbor_gc_schedule=""))
+    assert gone.rc == 0 and gone.result(task)["changed"] and double.gc_schedule is None, gone
