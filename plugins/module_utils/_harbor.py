@@ -623,6 +623,7 @@ class HarborBackend(Backend):
         super().__init__(client)
         # Harbor's CSRF check refuses writes that carry its session cookie: never keep one.
         client.session.cookies.set_policy(_NoCookies())
+        _explain_forbidden(client)
         self.api = HarborApi(client)
         self._robot_prefix = None
 
@@ -685,9 +686,6 @@ class HarborBackend(Backend):
         retention policy (when ``manage_retention``), a dict sets it. ``description`` has no field
         in Harbor's project API (ProjectMetadata has no such key): it is reported as a warning."""
         warnings = []
-        if description:
-            warnings.append("Harbor's project API has no description field; the description of %r is not stored "
-                            "in Harbor" % name)
         if quota_gb is not None and quota_gb != -1 and (isinstance(quota_gb, bool) or quota_gb <= 0):
             raise InvalidParameterError("quota_gb of %r must be a positive number of GiB or -1 (unlimited)" % name)
         if retention is not None and all(retention.get(k) is None for k in ("keep_tags", "max_age_days")):
@@ -695,6 +693,10 @@ class HarborBackend(Backend):
         if retention is not None:
             retention_policy(0, retention, retention_cron)  # validate before sending anything
         before = self.project_state(name)
+        if description and before is None:
+            # Said once, when the project is created (or would be): not again on every later run.
+            warnings.append("Harbor's project API has no description field; the description of %r is not stored "
+                            "in Harbor" % name)
         want = {"name": name, "public": bool(public)}
         if quota_gb is not None:
             want["quota_gb"] = quota_gb
@@ -765,6 +767,7 @@ class HarborBackend(Backend):
         Subjects: user names, ``group:<name>``, ``authenticated`` (= every user in
         ``managed_users``) and ``anonymous`` (read = a public project; more cannot be expressed)."""
         grants = {}
+        roles = {}  # targets whose policy asks for a Harbor role by name (harbor_role: limitedGuest)
         warnings = []
         for policy in policies or []:
             actions = set(policy.get("actions") or [])
@@ -784,11 +787,20 @@ class HarborBackend(Backend):
                     targets = [("u", subject)]
                 for target in targets:
                     grants.setdefault(target, set()).update(actions)
+                    if policy.get("harbor_role"):
+                        roles[target] = policy["harbor_role"]
         result = {}
         for target, actions in grants.items():
             role, exact = role_for_actions(actions)
             if role is None:
                 continue
+            if target in roles:
+                if role != "guest":
+                    raise InvalidParameterError(
+                        "%s %r has harbor_role %s in one policy and %s in another: %s grants read only"
+                        % ("group" if target[0] == "g" else "user", target[1], roles[target],
+                           "+".join(a for a in ACTIONS if a in actions), roles[target]))
+                role = roles[target]
             if not exact:
                 warnings.append("Harbor has no role for exactly %s; %s %r gets %s, which grants more" % (
                     "+".join(a for a in ACTIONS if a in actions), "group" if target[0] == "g" else "user",
@@ -970,12 +982,21 @@ class HarborBackend(Backend):
         """Project, public flag, quota (``quota_gb``: GiB, -1 = unlimited, None = left as it is)
         and retention (None removes a retention policy)."""
         quota = namespace.get("quota_gb")
-        changed, before, after, warnings = self.ensure_project(
-            namespace["name"], public=bool(namespace.get("public")), quota_gb=quota,
+        public = bool(namespace.get("public"))
+        warnings = []
+        if not public and _anonymous_read(namespace.get("policies")):
+            # Harbor grants anonymous read only through the project's public flag, which oci_policy sets
+            # for such a policy: the namespace is public, or the two tasks would flip the flag on every run.
+            public = True
+            warnings.append("namespace %r has public: false and a policy that gives anonymous read: Harbor can "
+                            "grant anonymous read only by making the project public, so it is public (set public: "
+                            "true, or drop the anonymous policy)" % namespace["name"])
+        changed, before, after, more = self.ensure_project(
+            namespace["name"], public=public, quota_gb=quota,
             retention=namespace.get("retention"), manage_retention="retention" in namespace,
             description=namespace.get("description"), check_mode=check_mode)
         return AccessChange(changed=changed, before=self._namespace_or_none(before),
-                            after=self._namespace_or_none(after), warnings=warnings)
+                            after=self._namespace_or_none(after), warnings=warnings + more)
 
     def _namespace_or_none(self, state):
         if state is None:
@@ -1004,7 +1025,11 @@ class HarborBackend(Backend):
             policies.append({"subjects": ["anonymous"], "actions": ["read"]})
         for role in ("guest", "limitedGuest", "developer", "maintainer", "projectAdmin"):
             if by_role.get(role):
-                policies.append({"subjects": sorted(by_role[role]), "actions": list(ROLE_ACTIONS[role])})
+                policy = {"subjects": sorted(by_role[role]), "actions": list(ROLE_ACTIONS[role])}
+                if role == "limitedGuest":
+                    # read, as guest, but a distinct role: exported so that applying it again keeps it
+                    policy["harbor_role"] = role
+                policies.append(policy)
         return policies
 
     def policies_ensure(self, namespace, policies, managed_users=None, check_mode=False):
@@ -1012,11 +1037,7 @@ class HarborBackend(Backend):
         kept). Anonymous read makes the project public; it never makes one private (the
         namespace's ``public`` flag does that)."""
         project = self.api.get_project(check_project_name(namespace))
-        if project is None:
-            raise OciRegistryError("project %r does not exist in Harbor: create the namespace first" % namespace)
-        public = (project.get("metadata") or {}).get("public") == "true"
-        anonymous_read = any("anonymous" in (p.get("subjects") or []) and "read" in (p.get("actions") or [])
-                             for p in policies or [])
+        anonymous_read = _anonymous_read(policies)
         uses_authenticated = any("authenticated" in (p.get("subjects") or []) for p in policies or [])
         desired, warnings = self.desired_members(policies, list(managed_users or []), public=True)
         if uses_authenticated and not managed_users:
@@ -1024,6 +1045,16 @@ class HarborBackend(Backend):
                             "the role goes to every managed user, and none was given" % namespace)
         keep = self._keep_members()
         desired = dict((k, v) for k, v in desired.items() if not (k[0] == "u" and k[1] in keep))
+        if project is None:
+            if not check_mode:
+                raise OciRegistryError("project %r does not exist in Harbor: create the namespace first "
+                                       "(provisioning.oci_registry.oci_namespace)" % namespace)
+            # Check mode before the namespace exists (init.yml's preflight on a new Harbor, or --check
+            # of a namespace the same run would create): every grant would be new.
+            after = dict(("%s:%s" % k, role) for k, role in sorted(desired.items()))
+            return AccessChange(changed=True, before=None,
+                                after={"public": anonymous_read, "members": after}, warnings=warnings)
+        public = (project.get("metadata") or {}).get("public") == "true"
         changed, before, after = self.ensure_members(namespace, desired, keep=keep, purge=True,
                                                      check_mode=check_mode)
         make_public = anonymous_read and not public
@@ -1320,10 +1351,40 @@ def _retention_view(retention):
     return {"keep_tags": retention.get("keep_tags"), "max_age_days": retention.get("max_age_days")}
 
 
+def _anonymous_read(policies):
+    return any("anonymous" in (p.get("subjects") or []) and "read" in (p.get("actions") or [])
+               for p in policies or [])
+
+
 def _public_view(state):
     if state is None:
         return None
     return dict((k, v) for k, v in state.items() if not k.startswith("_") and k != "repositories")
+
+
+def _explain_forbidden(client):
+    """Harbor answers 403 to a user who lacks the system admin role with no more than the user's name
+    (for example "403 FORBIDDEN: bob"): name what is missing. The collection manages users, projects,
+    members, robots, retention, GC and the configuration, which Harbor lets only system administrators
+    (or a project's admins, for some project calls) do."""
+    if getattr(client, "_harbor_forbidden_explained", False):
+        return
+    request = client.request
+
+    def explained(method, path, *args, **kwargs):
+        try:
+            return request(method, path, *args, **kwargs)
+        except RegistryHTTPError as exc:
+            if exc.status != 403 or API + "/" not in str(path) or kwargs.get("hint"):
+                raise
+            who = client.options.username
+            hint = ("Harbor refused this to %s: this operation needs Harbor system administrator rights; connect as "
+                    "Harbor's admin (username/password) or give %s the administrator role in Harbor"
+                    % (("user %r" % who, "user %r" % who) if who else ("anonymous access", "a user")))
+            raise RegistryHTTPError(exc.method, exc.url, exc.status, exc.errors, hint=hint)
+
+    client.request = explained
+    client._harbor_forbidden_explained = True
 
 
 class _NoCookies:

@@ -47,7 +47,10 @@ EMAIL_RE = re.compile(r'^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|("
                       r'((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$')
 EMAIL_RULE = "an address such as alice@example.com (one '@', a domain whose last part has two or more letters)"
 NAMESPACE_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies", "state")
-POLICY_KEYS = ("subjects", "actions")
+POLICY_KEYS = ("subjects", "actions", "harbor_role")
+# Harbor roles a policy may ask for where its actions alone would give another one: limitedGuest
+# reads like guest (Harbor's role id 5) but cannot see the project's members, logs or robots.
+HARBOR_ROLES = ("limitedGuest",)
 RETENTION_KEYS = ("keep_tags", "max_age_days")
 
 # The platform this collection replaces: four namespaces and their rules.
@@ -260,7 +263,18 @@ def normalize_policy(item, variable, problems):
     if "anonymous" in checked and set(actions) - {"read"}:
         problems.add(variable, "anonymous may only be granted read (got %s): pushes and deletes need a user"
                      % ", ".join(actions))
-    return {"subjects": sorted(checked), "actions": actions}
+    policy = {"subjects": sorted(checked), "actions": actions}
+    harbor_role = item.get("harbor_role")
+    if harbor_role is not None:
+        if harbor_role not in HARBOR_ROLES:
+            problems.add(variable + ".harbor_role", "must be one of %s (or unset), got %s"
+                         % (", ".join(HARBOR_ROLES), _describe(harbor_role)))
+        elif actions != ["read"] or "anonymous" in checked:
+            problems.add(variable + ".harbor_role", "%s grants read only: use it with actions [read] and without "
+                         "anonymous, got actions %s" % (harbor_role, ", ".join(actions) or "none"))
+        else:
+            policy["harbor_role"] = harbor_role
+    return policy
 
 
 def normalize_policies(policies, variable, problems=None):

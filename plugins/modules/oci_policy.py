@@ -18,6 +18,12 @@ description:
     V(harbor) - project members with roles (read = guest, +write = developer, +delete = maintainer,
     admin = projectAdmin; C(authenticated) = every user in O(managed_users)).
     V(distribution) - the rules of its access front (nginx), by path and HTTP method.
+  - A policy may carry C(harbor_role=limitedGuest) with C(actions=[read]) - on Harbor the subjects get the
+    limitedGuest role (they pull, but cannot see the project's members, logs or robots) instead of guest; the
+    other registry types ignore it. Harbor's limitedGuest members are exported the same way.
+  - On Harbor, anonymous read exists only as a public project; a namespace with C(public=false) and an anonymous
+    read policy is public (M(provisioning.oci_registry.oci_namespace) warns once). In check mode, a namespace
+    that does not exist yet (it is created by the same run) is reported with every grant it would get.
   - Where a registry cannot express a grant exactly (for example delete without write on Harbor), the
     module says so in a warning; it never drops a grant silently.
 author:
