@@ -8,7 +8,7 @@ name: published_port
 short_description: Format a host address and ports as a published port of community.docker.docker_container
 version_added: 0.1.0
 description:
-  - Returns C(<address>:<host port>:<container port>) for the O(published_ports) option of
+  - Returns C(<address>:<host port>:<container port>) for the C(published_ports) option of
     C(community.docker.docker_container), with an IPv6 address in brackets (C([::1]:5000:5000));
     community.docker refuses C(::1:5000:5000).
   - An empty address, C(*) or C(0.0.0.0) publishes on every IPv4 address (C(0.0.0.0:<host>:<container>));
