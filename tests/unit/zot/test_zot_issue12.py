@@ -191,3 +191,52 @@ def test_oci_user_admin_reads_metrics_as_the_role_renders_it(files, platform_opt
     zot.user_remove("ops")
     assert load(config_path)["http"]["accessControl"]["metrics"]["users"] == ["admin"]
     assert json.dumps(load(config_path)).count('"ops"') == 0
+
+
+# -- 2. the health check reads zot's metrics at the configured path, as zot answers it -------------------
+def _zot_like(metrics_path, metrics_users):
+    """Answers as zot v2.1.20 does for the health check's requests: /v2/ refused without credentials by
+    authFail, without the API-version header (pkg/api/authn.go), which only the /v2/ handler sets
+    (pkg/api/routes.go CheckVersionSupport); metrics only for metrics.users (pkg/api/authz.go)."""
+    def handler(req):
+        if req.path in ("/livez", "/readyz", "/startupz"):
+            return 200, {}, b""
+        if req.basic_user is None:
+            return 401, {"WWW-Authenticate": 'Basic realm="zot"'}, {"errors": [{"code": "UNAUTHORIZED"}]}
+        if req.path == "/v2/":
+            return 200, {"Docker-Distribution-API-Version": "registry/2.0"}, b""
+        if req.path == "/v2/_catalog":
+            return 200, {}, {"repositories": []}
+        if req.path == metrics_path:
+            if req.basic_user not in metrics_users:
+                return 403, {}, {"errors": [{"code": "DENIED"}]}
+            return 200, {"Content-Type": "text/plain"}, b"# TYPE zot_info gauge\nzot_info{version=\"v2.1.20\"} 1\n"
+        return 404, {}, b""
+    return handler
+
+
+def _health(srv, tmp_path, **params):
+    from ..module_runner import run_module_file
+    return run_module_file("oci_health", dict({"registry_url": srv.url, "registry_type": "zot", "username": "admin",
+                                               "password": "pw", "retries": 0, "fail_on_unhealthy": False},
+                                              **params), tmp_path)
+
+
+def test_health_reads_metrics_at_the_configured_path(tmp_path):
+    from ..fake_http import FakeServer
+    with FakeServer(_zot_like("/zot-metrics", ["admin"])) as srv:
+        default = _health(srv, tmp_path)
+        custom = _health(srv, tmp_path, metrics_path="/zot-metrics")
+    metrics = {c["name"]: c for c in default["checks"]}["metrics"]
+    assert metrics["status"] == "skipped"                             # /metrics answered 404 here
+    assert custom["healthy"], custom
+    metrics = {c["name"]: c for c in custom["checks"]}["metrics"]
+    assert metrics["status"] == "ok" and metrics["message"] == "1 metric families", metrics
+    assert {c["name"]: c for c in custom["checks"]}["api_version"]["status"] == "ok"
+
+
+def test_health_fails_when_the_admin_may_not_read_metrics(tmp_path):
+    from ..fake_http import FakeServer
+    with FakeServer(_zot_like("/metrics", ["prometheus"])) as srv:
+        result = _health(srv, tmp_path)
+    assert not result["healthy"] and result["failed_checks"] == ["metrics"], result
