@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: provisioning.oci_registry contributors
 # Apache License 2.0 (see LICENSE)
 """A stand-in for what the zot role sees of zot v2.1.20's process. It is NOT zot.
@@ -52,22 +51,23 @@ Command line (as the official image's entrypoint takes it, and as the role runs 
    role writes them) are accepted.
 """
 
+import base64
 import ctypes
 import json
 import os
+import socket
 import ssl
 import struct
 import sys
 import threading
 import time
-import base64
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, "/opt/zot-standin")
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc  # noqa: E402
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc  # noqa: E402  pylint: disable=wrong-import-position
 
-import bcrypt  # noqa: E402
+import bcrypt  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 
 IN_MODIFY, IN_ATTRIB, IN_MOVE_SELF, IN_DELETE_SELF, IN_IGNORED = 0x2, 0x4, 0x800, 0x400, 0x8000
 
@@ -254,7 +254,7 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address, handler, state, tls):
-        self.address_family = __import__("socket").AF_INET6 if ":" in address[0] else __import__("socket").AF_INET
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
         self.state, self.tls = state, tls
 
