@@ -17,8 +17,11 @@
   generated ``accessControl`` can be checked without a running zot.
 
 Facts about zot come from its v2.1.20 documentation and example configurations
-(``../shared/reference/zot``) and its published configuration model. No zot code is
-copied here.
+(``../shared/reference/zot``), its published configuration model, and its source where a
+behaviour is cited next to the code that reproduces it (reload table: pkg/cli/server/
+config_reloader.go and pkg/api/config/config.go; LDAP: pkg/cli/server/root.go; event sinks:
+pkg/extensions/config/events; metrics: pkg/api/authz.go; retention: pkg/retention). No zot
+code is copied here.
 """
 
 from __future__ import annotations
