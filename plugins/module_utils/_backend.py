@@ -27,6 +27,8 @@ class Backend:
     """What every registry type offers. Adapters override what their registry has."""
 
     registry_type = None
+    # Where the registry serves its metrics on its own port (zot: extensions.metrics.prometheus.path).
+    metrics_path = "/metrics"
 
     def __init__(self, client):
         self.client = client

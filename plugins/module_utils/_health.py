@@ -79,6 +79,11 @@ def run_health(backend, debug_url=None, write_probe=False, probe_repository="oci
         return runner, facts
 
     def api_version():
+        if facts.get("api_version") is None and facts["anonymous_status"] == 401 and client.has_credentials:
+            # zot v2.1.20 sends the header only from its /v2/ handler (pkg/api/routes.go
+            # CheckVersionSupport), not with the 401 its authentication answers (pkg/api/authn.go
+            # authFail): ask again with the credentials.
+            _status, facts["api_version"], _headers = oci.ping(auth=True)
         if facts.get("api_version") != EXPECTED_API_VERSION:
             raise OciRegistryError("the %s header is %r, expected %r"
                                    % ("Docker-Distribution-API-Version", facts.get("api_version"), EXPECTED_API_VERSION))

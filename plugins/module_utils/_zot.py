@@ -85,6 +85,21 @@ class ZotFiles:
             policy = access.setdefault("adminPolicy", {})
             policy["users"] = sorted(admins)
             policy["actions"] = list(zc.ZOT_ACTIONS)
+        if admin and zc.extension_enabled(self.config, "metrics"):
+            # As the role renders it (_zot_config.access_control): zot serves metrics only to
+            # metrics.users, admins not implied (pkg/api/authz.go MetricsAuthzHandler, v2.1.20).
+            self.set_metrics_user(name, True)
+
+    def set_metrics_user(self, name, present):
+        access = self.access_control(create=present)
+        metrics = access.get("metrics") or {}
+        users = [u for u in metrics.get("users") or [] if u != name] + ([name] if present else [])
+        if users:
+            access.setdefault("metrics", {})["users"] = sorted(users)
+        elif "metrics" in access:
+            metrics.pop("users", None)
+            if not metrics:
+                del access["metrics"]
         elif "adminPolicy" in access:
             access["adminPolicy"]["users"] = []
             if not access["adminPolicy"].get("groups"):
@@ -130,8 +145,6 @@ class ZotFiles:
         policies = [p for p in existing if list(p.get("repositories") or []) != keys]
         wanted = zc.namespace_retention_policy(namespace, delete_untagged, model.get("deleteReferrers"), "retention")
         if wanted is not None:
-            if zc._get(self.config, "storage", "gc") is False:
-                warnings.append("retention of %r runs only with garbage collection, which storage.gc turns off" % name)
             policies.append(wanted)
         policies = zc.sort_retention_policies(policies)
         if policies:
@@ -202,7 +215,6 @@ def _zot_namespace(files, name):
 
 class ZotBackend(Backend):
     registry_type = "zot"
-    metrics_path = "/metrics"
 
     def __init__(self, client):
         super().__init__(client)
@@ -277,9 +289,21 @@ class ZotBackend(Backend):
         for namespace in namespaces:
             if namespace.get("state", "present") == "present":
                 files.set_namespace_retention(namespace, warnings, settings.get("delete_untagged"))
+        delete_untagged = settings.get("delete_untagged")
+        if delete_untagged is not None:
+            # The role's rule (_zot_config.retention_policies): deleteUntagged: false keeps untagged
+            # manifests in EVERY repository, so a catch-all policy comes last; true removes it.
+            policies = [p for p in files.retention_policies() if not zc.is_untagged_guard(p)]
+            if delete_untagged is False:
+                policies.append(zc.untagged_guard_policy())
+            if policies != files.retention_policies():
+                storage.setdefault("retention", {})["policies"] = zc.sort_retention_policies(policies)
         dry_run = settings.get("dryRun")
         if dry_run is not None and bool((storage.get("retention") or {}).get("dryRun")) != dry_run:
             storage.setdefault("retention", {})["dryRun"] = dry_run
+        problem = zc.gc_retention_problem(storage.get("gc"), zc.has_namespace_retention(files.retention_policies()))
+        if problem:
+            raise InvalidParameterError("gc: false with namespace retention: " + problem)
         if not storage:
             files.config.pop("storage")
         change = files.config_change()
@@ -320,6 +344,7 @@ class ZotBackend(Backend):
         before = {"name": name, "admin": name in files.admins(), "groups": files.groups_of(name)}
         files.htpasswd.remove(name)
         files.set_admin(name, False)
+        files.set_metrics_user(name, False)
         files.set_groups(name, [])
         for group in files.repositories().values():
             for policy in group.get("policies") or []:

@@ -17,8 +17,11 @@
   generated ``accessControl`` can be checked without a running zot.
 
 Facts about zot come from its v2.1.20 documentation and example configurations
-(``../shared/reference/zot``) and its published configuration model. No zot code is
-copied here.
+(``../shared/reference/zot``), its published configuration model, and its source where a
+behaviour is cited next to the code that reproduces it (reload table: pkg/cli/server/
+config_reloader.go and pkg/api/config/config.go; LDAP: pkg/cli/server/root.go; event sinks:
+pkg/extensions/config/events; metrics: pkg/api/authz.go; retention: pkg/retention). No zot
+code is copied here.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ STORAGE_DRIVERS = ("s3", "gcs", "azure")
 MIN_SCRUB_INTERVAL_NS = 2 * 3600 * 10 ** 9
 MIN_CVE_INTERVAL_NS = 2 * 3600 * 10 ** 9
 DISALLOWED_METRICS_PATHS = ("/", "/v2")
+LDAP_REQUIRED = ("address", "baseDN", "userAttribute")
 
 
 class ZotConfigError(InvalidParameterError):
@@ -370,6 +374,17 @@ SYNC = {
         "syncTimeout": DURATION,
     }),
 }
+EVENT_SINK_TYPES = ("http", "nats")
+EVENT_SINK = {
+    "type": STR,
+    "address": STR,
+    "channel": STR,
+    "timeout": DURATION,
+    "proxy": STR,
+    "headers": MapOf(STR),
+    "credentials": {"username": STR, "password": STR, "file": STR, "token": STR},
+    "tlsconfig": {"cacertfile": STR, "certfile": STR, "keyfile": STR},
+}
 EXTENSIONS = {
     "search": {
         "enable": BOOL,
@@ -389,9 +404,10 @@ EXTENSIONS = {
     "mgmt": {"enable": BOOL},
     "apikey": {"enable": BOOL},
     "trust": {"enable": BOOL, "cosign": BOOL, "notation": BOOL},
-    # The event recorder has its own decoder with sink-specific shapes; accepted as an
-    # object and not checked further here.
-    "events": MapOf(ANY),
+    # pkg/extensions/config/events/config.go (v2.1.20): Config{Enable, Sinks}; SinkConfig embeds
+    # *Credentials and *TLSConfig without "squash", so mapstructure reads them under their
+    # type names ("credentials", "tlsconfig").
+    "events": {"enable": BOOL, "sinks": ListOf(EVENT_SINK)},
 }
 SCHEMA = {
     "distSpecVersion": STR,
@@ -465,6 +481,7 @@ VARIABLES = {
     "extensions.sync.downloadDir": "zot_sync_download_dir",
     "extensions.lint": "zot_lint_enabled",
     "extensions.lint.mandatoryAnnotations": "zot_lint_mandatory_annotations",
+    "extensions.events": "zot_webhooks",
 }
 
 
@@ -747,6 +764,16 @@ def _check_rules(config, report):
                 report.error(["storage", "subPaths", name_b or name_a, "rootDirectory"],
                              "root directories of stores must not be the same or nested (%s, %s)" % (root_a, root_b))
 
+    # LDAP: pkg/cli/server/root.go validateLDAP (v2.1.20) refuses an ldap section without
+    # userAttribute, address or baseDN (an ldap key at all turns LDAP on: IsLdapAuthEnabled in
+    # pkg/api/config/config.go).
+    ldap = _get(config, "http", "auth", "ldap")
+    if isinstance(ldap, dict):
+        for key in LDAP_REQUIRED:
+            if not _get(ldap, key):
+                report.error(["http", "auth", "ldap", key], "zot refuses an LDAP configuration without %s "
+                             "(required: %s)" % (key, ", ".join(LDAP_REQUIRED)))
+
     # access control
     access = _get(config, "http", "accessControl")
     if isinstance(access, dict):
@@ -803,6 +830,7 @@ def _check_rules(config, report):
         if _get(config, "extensions", name) is not None:
             report.warn(["extensions", name], "ignored by zot %s (redundant extension setting)" % ZOT_VERSION)
     _check_sync(config, report)
+    _check_events(config, report)
 
     cluster = _get(config, "cluster")
     if isinstance(cluster, dict):
@@ -887,6 +915,41 @@ def _check_sync(config, report):
                 report.error(cpath + ["stripPrefix"], 'stripPrefix with destination "/" needs a glob in prefix')
 
 
+def _check_events(config, report):
+    """pkg/extensions/config/events/decoder.go: a sink type other than http or nats fails the load
+    (ErrUnsupportedEventSink); pkg/extensions/events/http_sink.go and nats_sink.go: a sink without an
+    address fails at start (ErrEventSinkAddressEmpty)."""
+    sinks = _get(config, "extensions", "events", "sinks")
+    if not isinstance(sinks, list):
+        return
+    for index, sink in enumerate(sinks):
+        if not isinstance(sink, dict):
+            report.error(["extensions", "events", "sinks", index], "must be an object")
+            continue
+        path = ["extensions", "events", "sinks", index]
+        kind = _get(sink, "type")
+        if kind not in EVENT_SINK_TYPES:
+            report.error(path + ["type"], "unsupported event sink type %r; zot supports %s"
+                         % (kind, ", ".join(EVENT_SINK_TYPES)))
+        if not _get(sink, "address"):
+            report.error(path + ["address"], "an event sink needs an address")
+        elif kind == "http" and not re.match(r"^https?://[^\s]+$", _get(sink, "address")):
+            report.error(path + ["address"], "an http sink's address must be an http:// or https:// URL")
+        timeout = _duration_ns(_get(sink, "timeout"))
+        if timeout is not None and timeout < 0:
+            report.error(path + ["timeout"], "must not be negative")
+
+
+def gc_retention_problem(gc, has_retention):
+    """The one rule for GC off with retention (role and oci_gc): zot applies retention policies in its
+    garbage collection tasks (pkg/api/controller.go RunGCTasks, v2.1.20), so with storage.gc false
+    they never run. Returns the message, or None when the combination is fine."""
+    if gc is False and has_retention:
+        return ("namespace retention runs with garbage collection: with gc off zot never applies it; "
+                "turn gc on, or remove the namespaces' retention")
+    return None
+
+
 def check(config, variables=None, overridden=()):
     """zot's rules applied to ``config``: returns (errors, warnings), two lists of strings.
 
@@ -925,7 +988,7 @@ OPTION_NAMES = (
     "search_enabled", "cve_enabled", "cve_update_interval", "cve_db_repository", "cve_java_db_repository",
     "ui_enabled", "metrics_enabled", "metrics_path", "scrub_enabled", "scrub_interval", "sync_enabled",
     "sync_registries", "sync_credentials_file", "sync_download_dir", "lint_enabled",
-    "lint_mandatory_annotations", "config_overrides",
+    "lint_mandatory_annotations", "webhooks", "config_overrides",
 )
 _SYNC_REGISTRY_KEYS = {
     "urls": "urls", "on_demand": "onDemand", "poll_interval": "pollInterval", "tls_verify": "tlsVerify",
@@ -1053,7 +1116,7 @@ def model_policies(group):
 
 
 def access_control(namespaces, users, default_policy=None, anonymous_default=None,
-                   metrics_users=None, metrics_anonymous=False):
+                   metrics_users=None, metrics_anonymous=False, metrics_enabled=True):
     """zot's ``http.accessControl`` from the collection's access model.
 
     Every namespace gets two repository keys with the same policy group: ``<ns>`` and
@@ -1099,8 +1162,10 @@ def access_control(namespaces, users, default_policy=None, anonymous_default=Non
     if groups:
         result["groups"] = {g: {"users": sorted(members)} for g, members in sorted(groups.items())}
     metrics = {}
-    if metrics_users is None:
-        metrics_users = admins
+    # zot serves metrics only to metrics.users; admins are not implied (pkg/api/authz.go
+    # MetricsAuthzHandler, v2.1.20). Every admin is added, so that the role's health check (which
+    # reads metrics as the admin) and oci_user admin: true agree with the list.
+    metrics_users = (set(metrics_users or []) | set(admins)) if metrics_enabled else set()
     metrics_users = [u for u in metrics_users if u in names or u not in absent]
     if metrics_users:
         metrics["users"] = sorted(metrics_users)
@@ -1178,7 +1243,31 @@ def retention_policies(namespaces, delete_untagged=None, delete_referrers=None):
         if any(name.startswith(parent + "/") for parent in with_retention):
             entries.append((name, {"repositories": [name, name + "/**"], "deleteUntagged": False,
                                    "keepTags": [{"patterns": [".*"]}]}))
+    if delete_untagged is False:
+        entries.append(("**", untagged_guard_policy()))
     return sort_retention_policies([policy for _name, policy in entries])
+
+
+def untagged_guard_policy():
+    """The last retention policy when untagged manifests must be kept everywhere: zot deletes untagged
+    manifests of a repository that no policy matches (pkg/retention/retention.go HasDeleteUntagged,
+    v2.1.20: "by default zot deletes untagged manifests"), so ``deleteUntagged: false`` on the
+    namespaces' own policies alone leaves every other repository unprotected."""
+    return {"repositories": ["**"], "deleteUntagged": False, "keepTags": [{"patterns": [".*"]}]}
+
+
+def is_untagged_guard(policy):
+    return isinstance(policy, dict) and list(policy.get("repositories") or []) == ["**"] \
+        and policy.get("deleteUntagged") is False and policy.get("keepTags") == [{"patterns": [".*"]}]
+
+
+def has_namespace_retention(policies):
+    """Whether any policy removes tags by a rule (keep counts or ages), as opposed to keep-everything ones."""
+    for policy in policies or []:
+        for rule in _get(policy, "keepTags", default=[]) or []:
+            if any(_get(rule, key) not in (None, 0) for key in KEEP_RULES):
+                return True
+    return False
 
 
 def sort_retention_policies(policies):
@@ -1248,6 +1337,48 @@ def sync_config(registries, variable="zot_sync_registries"):
     return out, credentials
 
 
+WEBHOOK_KEYS = ("name", "url", "headers", "events", "timeout")
+
+
+def event_sinks(webhooks, variable="zot_webhooks"):
+    """zot's ``extensions.events.sinks`` from the collection's webhooks ``[{name, url, headers, events}]``.
+
+    Each webhook becomes an HTTP sink (pkg/extensions/config/events/config.go: type, address, timeout,
+    headers; pkg/extensions/events/http_sink.go sends CloudEvents to the address with those headers).
+    zot sends every event to every sink (it has no per-sink event filter), so ``events`` is accepted
+    for the other types' sake and not rendered; the name only has to be unique.
+    """
+    sinks, names = [], set()
+    if not isinstance(webhooks, list):
+        _fail(variable, "must be a list of {name, url, headers, events}")
+    for index, hook in enumerate(webhooks):
+        hvar = "%s[%d]" % (variable, index)
+        if not isinstance(hook, dict):
+            _fail(hvar, "must be an object with name, url, headers and events")
+        unknown = set(hook) - set(WEBHOOK_KEYS)
+        if unknown:
+            _fail(hvar, "unknown keys %s; valid: %s" % (", ".join(sorted(unknown)), ", ".join(WEBHOOK_KEYS)))
+        name = hook.get("name")
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", name):
+            _fail(hvar + ".name", "needs a name of letters, digits, '.', '_' or '-', got %r" % (name,))
+        if name in names:
+            _fail(hvar + ".name", "webhook %r is listed twice" % name)
+        names.add(name)
+        url = hook.get("url")
+        if not isinstance(url, str) or not re.match(r"^https?://[^\s]+$", url):
+            _fail(hvar + ".url", "must be an http:// or https:// URL, got %r" % (url,))
+        headers = hook.get("headers") or {}
+        if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+            _fail(hvar + ".headers", "must map header names to string values")
+        sink = {"type": "http", "address": url}
+        if headers:
+            sink["headers"] = dict(headers)
+        if hook.get("timeout") not in (None, ""):
+            sink["timeout"] = hook["timeout"]
+        sinks.append(sink)
+    return sinks
+
+
 def _deep_merge(base, extra, path, touched):
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
@@ -1277,12 +1408,15 @@ def generate(options):
         _set(storage, key, opt[name])
     if opt["max_repos"]:
         storage["maxRepos"] = opt["max_repos"]
-    if opt["retention_enabled"]:
-        policies = retention_policies(opt["namespaces"], opt["retention_delete_untagged"],
-                                      opt["retention_delete_referrers"])
-        if policies and opt["gc"] is False:
-            _fail("zot_gc", "namespace retention runs with garbage collection: set zot_gc: true "
-                            "or zot_retention_enabled: false")
+    if opt["retention_enabled"] or opt["retention_delete_untagged"] is False:
+        if opt["retention_enabled"]:
+            policies = retention_policies(opt["namespaces"], opt["retention_delete_untagged"],
+                                          opt["retention_delete_referrers"])
+        else:
+            policies = [untagged_guard_policy()]
+        problem = gc_retention_problem(opt["gc"], has_namespace_retention(policies))
+        if problem:
+            _fail("zot_gc", problem + " (zot_gc: true, or zot_retention_enabled: false)")
         # Written even without policies yet: namespaces added later (oci_namespace) only add
         # policies, and delay/dryRun stay what the role says.
         retention = {}
@@ -1322,8 +1456,8 @@ def generate(options):
     if opt["access_control"]:
         access = access_control(opt["namespaces"], opt["users"], opt["access_default_policy"],
                                 opt["access_anonymous_default"],
-                                opt["metrics_users"] if opt["metrics_enabled"] else [],
-                                bool(opt["metrics_enabled"] and opt["metrics_anonymous"]))
+                                opt["metrics_users"], bool(opt["metrics_enabled"] and opt["metrics_anonymous"]),
+                                bool(opt["metrics_enabled"]))
         if access:
             http["accessControl"] = access
     if opt["ratelimit_rate"] is not None or opt["ratelimit_methods"]:
@@ -1379,6 +1513,8 @@ def generate(options):
         extensions["lint"] = lint
     if opt["ui_enabled"]:
         extensions["ui"] = {"enable": True}
+    if opt["webhooks"]:
+        extensions["events"] = {"enable": True, "sinks": event_sinks(opt["webhooks"])}
     if extensions:
         config["extensions"] = extensions
 
@@ -1481,7 +1617,22 @@ def retention_enabled(config):
     return False
 
 
-_RELOAD_STORAGE_KEYS = ("gc", "dedupe", "gcDelay", "gcInterval")
+# What zot v2.1.20 re-applies when config.json is written in place: pkg/cli/server/config_reloader.go
+# (HotReloader: on an fsnotify Write it loads the file, stops the background tasks, calls
+# Controller.LoadNewConfig and starts the tasks again), pkg/api/controller.go LoadNewConfig and
+# pkg/api/config/config.go Config.UpdateReloadableConfig (the fields it copies):
+# - storage (and existing subPaths): gc, gcDelay, gcInterval, gcTimeWindow, redirectBlobURL; retention
+#   only when retention was on at start (isRetentionEnabledInternal: it needs the metaDB).
+#   dedupe is copied into the config but the image store was built with it at start
+#   (pkg/api/controller.go InitImageStore -> pkg/storage/storage.go New passes Storage.Dedupe to the
+#   store), so a dedupe change needs a restart.
+# - http.auth: htpasswd, ldap, apikey, openid, secureSession, mtls (when auth exists before and after).
+# - http.accessControl: repositories, adminPolicy, metrics, groups.
+# - extensions: sync and scrub; search.cve is copied, but the search routes were wired at start with the
+#   CVE info of that time (pkg/api/routes.go -> pkg/extensions/extension_search.go SetupSearchRoutes builds
+#   cveInfo only when IsCveScanningEnabled), so turning CVE on or off, or changing its settings, needs a
+#   restart. Everything else (metrics, events, lint, ui, log, http address/port/tls...) is read at start.
+_RELOAD_STORAGE_KEYS = ("gc", "gcDelay", "gcInterval", "gcTimeWindow", "redirectBlobURL")
 _RELOAD_AUTH_KEYS = ("htpasswd", "ldap", "apikey", "openid", "secureSession", "mtls")
 
 
@@ -1510,6 +1661,8 @@ def _reason_for(path, old, new):
                     return "reload", "storage.subPaths.%s.%s is re-read on reload" % (name, path[3])
                 if path[3] == "retention" and retention_enabled(old):
                     return "reload", "storage.subPaths.%s.retention is re-read on reload" % name
+        if len(path) >= 2 and path[1] == "dedupe":
+            return "restart", "storage.dedupe: zot builds its image store with it at start"
         return "restart", "%s is only read at start" % ".".join(map(str, path))
     if head == "http" and len(path) >= 2:
         if path[1] == "auth":
@@ -1528,8 +1681,9 @@ def _reason_for(path, old, new):
             return "restart", "turning the %s extension on or off needs a restart" % name
         if name in ("sync", "scrub") and extension_enabled(old, name):
             return "reload", "extensions.%s is re-read on reload" % name
-        if name == "search" and len(path) >= 3 and path[2] == "cve" and extension_enabled(old, "search"):
-            return "reload", "extensions.search.cve is re-read on reload"
+        if name == "search" and len(path) >= 3 and path[2] == "cve":
+            return "restart", ("extensions.search.cve: zot wires CVE scanning into search at start "
+                               "(turning it on or off, or changing it, needs a restart)")
         return "restart", "%s is only read at start" % ".".join(map(str, path))
     return "restart", "%s is only read at start" % ".".join(map(str, path))
 

@@ -106,6 +106,8 @@ options:
     description:
       - zot only. C(storage.gc), whether zot collects garbage (and applies retention, which runs with it). Not set
         leaves it as it is.
+      - V(false) while a namespace has retention is refused before anything is written, as the zot role refuses
+        it (zot would never apply that retention).
     type: bool
   gc_delay:
     description:

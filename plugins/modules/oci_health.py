@@ -28,6 +28,13 @@ options:
       - Base URL of Distribution's debug listener (C(http.debug.addr)), for example C(http://127.0.0.1:5001).
       - Only used with O(registry_type=distribution).
     type: str
+  metrics_path:
+    description:
+      - Path of zot's metrics (its C(extensions.metrics.prometheus.path)), read with the credentials given.
+        zot serves it only to the users of its C(accessControl.metrics.users).
+      - Only used with O(registry_type=zot). Must start with C(/).
+    type: str
+    default: /metrics
   write_probe:
     description:
       - Push a tiny image to O(write_probe_repository), pull it back, compare its digests, then delete it.
@@ -129,14 +136,19 @@ def main():
     module = registry_module(
         dict(
             debug_url=dict(type="str"),
+            metrics_path=dict(type="str", default="/metrics"),
             write_probe=dict(type="bool", default=False),
             write_probe_repository=dict(type="str", default="oci-health/probe"),
             fail_on_unhealthy=dict(type="bool", default=True),
         ),
     )
     params = module.params
+    if not params["metrics_path"].startswith("/"):
+        module.fail_json(msg="metrics_path must start with / (zot's extensions.metrics.prometheus.path), got %r"
+                         % params["metrics_path"], healthy=False)
     try:
         backend = backend_from_params(params)
+        backend.metrics_path = params["metrics_path"]
         runner, facts = run_health(backend, debug_url=params["debug_url"], write_probe=params["write_probe"],
                                    probe_repository=params["write_probe_repository"], check_mode=module.check_mode)
         version = backend.version() if runner.healthy else None

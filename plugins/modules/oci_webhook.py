@@ -17,8 +17,8 @@ description:
     Harbor sends one header of a webhook's choice, C(Authorization) (its C(auth_header)); any other header is
     refused, never dropped silently.
   - Only for O(registry_type=harbor). CNCF Distribution takes webhooks in its configuration (the distribution
-    role's C(distribution_webhooks), set by playbooks/deploy.yml from C(oci_registry_webhooks)); zot has no
-    push-event webhooks.
+    role's C(distribution_webhooks), set by playbooks/deploy.yml from C(oci_registry_webhooks)); so does zot (the zot
+    role's C(zot_webhooks), rendered as HTTP sinks of its events extension, also set by playbooks/deploy.yml).
 author:
   - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
@@ -131,8 +131,7 @@ def run(module, backend):
         raise InvalidParameterError(
             "oci_webhook sets Harbor's webhook policies; registry_type %s: %s" % (
                 params["registry_type"],
-                "set distribution_webhooks (playbooks/deploy.yml does it from oci_registry_webhooks)"
-                if params["registry_type"] == "distribution" else "zot has no push-event webhooks"))
+                "set %s_webhooks (playbooks/deploy.yml does it from oci_registry_webhooks)" % params["registry_type"]))
     wanted = backend.webhook_policies(params["webhooks"])
     results, before, after = [], {}, {}
     for namespace in params["namespaces"]:

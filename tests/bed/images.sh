@@ -8,6 +8,8 @@
 #   OCI_TEST_HOST_IMAGE          Docker-in-Docker target host for Molecule      (oci-registry-test/host:bookworm)
 #   OCI_TEST_NGINX_IMAGE         Debian nginx + htpasswd, a front for Distribution (oci-registry-test/nginx:bookworm)
 #   OCI_TEST_POSTGRES_IMAGE      Debian PostgreSQL 15, a stand-in for Harbor's harbor-db (oci-registry-test/postgres:15)
+#   OCI_TEST_ZOT_STANDIN_IMAGE   a stand-in for zot v2.1.20's process (NOT zot; see its header), with the project's
+#                                config checker                                  (oci-registry-test/zot-standin:v2.1.20)
 #
 # Running the host image. It needs exactly these options (`--privileged` does not work here):
 #   --cap-add SYS_ADMIN --cap-add NET_ADMIN
@@ -35,6 +37,9 @@ distribution_image=${OCI_TEST_DISTRIBUTION_IMAGE:-oci-registry-test/distribution
 host_image=${OCI_TEST_HOST_IMAGE:-oci-registry-test/host:bookworm}
 nginx_image=${OCI_TEST_NGINX_IMAGE:-oci-registry-test/nginx:bookworm}
 postgres_image=${OCI_TEST_POSTGRES_IMAGE:-oci-registry-test/postgres:15}
+zot_standin_image=${OCI_TEST_ZOT_STANDIN_IMAGE:-oci-registry-test/zot-standin:v2.1.20}
+# The project files the zot stand-in carries (its config checker), added to its build context.
+zot_standin_files=(plugins/module_utils/_zot_config.py plugins/module_utils/_errors.py)
 
 # The classic builder: BuildKit needs the buildx plugin, which this machine does not have.
 export DOCKER_BUILDKIT=0
@@ -156,3 +161,22 @@ for spec in "distribution $distribution_image" "host $host_image" "nginx $nginx_
   hash=$(context_hash "$contexts/$name")
   ensure "$image" "$hash" build_context "$image" "$contexts/$name" "$hash"
 done
+
+# The zot stand-in: its directory plus the checker, under ansible_collections/ as the collection has it.
+build_zot_standin() {
+  local image=$1 hash=$2 ctx file
+  ctx=$(mktemp -d "${TMPDIR:-/var/tmp}/oci-bed-zot-standin.XXXXXX")
+  cp -a "$contexts/zot-standin/." "$ctx/"
+  for file in "${zot_standin_files[@]}"; do
+    mkdir -p "$ctx/ansible_collections/provisioning/oci_registry/$(dirname "$file")"
+    cp "$root/$file" "$ctx/ansible_collections/provisioning/oci_registry/$file"
+  done
+  find "$ctx/ansible_collections" -type d -exec touch {}/__init__.py \;
+  build_context "$image" "$ctx" "$hash"
+  rm -rf "$ctx"
+}
+hash=$({
+  context_hash "$contexts/zot-standin"
+  (cd "$root" && sha256sum "${zot_standin_files[@]}")
+} | sha256sum | cut -c1-16)
+ensure "$zot_standin_image" "$hash" build_zot_standin "$zot_standin_image" "$hash"

@@ -184,12 +184,16 @@ def _put(path, value):
     return change
 
 
+# Checked against zot v2.1.20: pkg/cli/server/config_reloader.go (reload on an in-place write),
+# pkg/api/controller.go LoadNewConfig, pkg/api/config/config.go UpdateReloadableConfig (what is copied),
+# pkg/storage/storage.go New (dedupe baked into the image store), pkg/extensions/extension_search.go
+# SetupSearchRoutes (CVE info wired into search at start).
 CLASSIFICATION = [
     ("nothing", lambda c: None, "none"),
     ("same duration spelled differently", _put(("storage", "gcDelay"), "1h0m0s"), "none"),
     ("search enable made explicit", _put(("extensions", "search", "enable"), True), "none"),
     ("gc off", _put(("storage", "gc"), False), "reload"),
-    ("dedupe off", _put(("storage", "dedupe"), False), "reload"),
+    ("dedupe off", _put(("storage", "dedupe"), False), "restart"),
     ("gcDelay", _put(("storage", "gcDelay"), "2h"), "reload"),
     ("gcInterval", _put(("storage", "gcInterval"), "12h"), "reload"),
     ("retention keep count (retention on at start)",
@@ -202,7 +206,12 @@ CLASSIFICATION = [
     ("admin users", _put(("http", "accessControl", "adminPolicy", "users"), ["admin", "root"]), "reload"),
     ("sync registries (sync on)", _put(("extensions", "sync", "registries", 0, "pollInterval"), "12h"), "reload"),
     ("scrub interval (scrub on)", _put(("extensions", "scrub", "interval"), "48h"), "reload"),
-    ("cve interval (search on)", _put(("extensions", "search", "cve", "updateInterval"), "12h"), "reload"),
+    ("cve interval (search on)", _put(("extensions", "search", "cve", "updateInterval"), "12h"), "restart"),
+    ("cve turned off (search on)", _delete(("extensions", "search", "cve")), "restart"),
+    ("redirectBlobURL", _put(("storage", "redirectBlobURL"), False), "reload"),
+    ("metrics users", _put(("http", "accessControl", "metrics", "users"), ["admin", "prom"]), "reload"),
+    ("events turned on", _put(("extensions", "events"), {"enable": True, "sinks": [
+        {"type": "http", "address": "http://hooks.example/in"}]}), "restart"),
     ("port", _put(("http", "port"), "5001"), "restart"),
     ("address", _put(("http", "address"), "127.0.0.1"), "restart"),
     ("tls", _put(("http", "tls"), {"cert": "/c", "key": "/k"}), "restart"),
@@ -210,7 +219,7 @@ CLASSIFICATION = [
     ("storage driver", _put(("storage", "storageDriver"), {"name": "s3", "bucket": "b"}), "restart"),
     ("log level", _put(("log", "level"), "debug"), "restart"),
     ("audit log", _put(("log", "audit"), "/tmp/audit.log"), "restart"),
-    ("gcTimeWindow", _put(("storage", "gcTimeWindow"), "01:00-05:00"), "restart"),
+    ("gcTimeWindow", _put(("storage", "gcTimeWindow"), "01:00-05:00"), "reload"),
     ("failDelay", _put(("http", "auth", "failDelay"), 3), "restart"),
     ("auth turned off", _delete(("http", "auth")), "restart"),
     ("accessControl removed", _delete(("http", "accessControl")), "restart"),
