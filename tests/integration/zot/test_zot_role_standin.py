@@ -61,7 +61,12 @@ def free_port(family=socket.AF_INET6 if _ipv6_loopback_bind() else socket.AF_INE
         return sock.getsockname()[1]
 
 
-needs_image = pytest.mark.skipif(not _image_present(), reason="%s is not built (run tests/bed/images.sh)" % IMAGE)
+@pytest.fixture(autouse=True)
+def standin_image():
+    """The stand-in is part of the test bed: its absence is a broken bed, a failure, never a skip."""
+    if not _image_present():
+        pytest.fail("%s is not in the local Docker engine: the test bed is incomplete (run `make bed`)" % IMAGE,
+                    pytrace=False)
 
 
 def openssl(*args, cwd):
@@ -185,7 +190,6 @@ def deployment(tmp_path):
     dep.remove()
 
 
-@needs_image
 def test_zot_role_end_to_end_on_the_stand_in(deployment):
     dep = deployment
 
@@ -241,7 +245,6 @@ def test_zot_role_end_to_end_on_the_stand_in(deployment):
     assert dep.get("/metrics", "admin", ADMIN_PASSWORD) == 404
 
 
-@needs_image
 def test_stand_in_reproduces_the_inode_problem_of_single_file_mounts(tmp_path):
     """What the role did before: cert.pem and key.pem bind-mounted one by one. A renewal renamed over
     them on the host stays invisible in the container; the stand-in keeps serving the old certificate
@@ -283,7 +286,6 @@ def test_stand_in_reproduces_the_inode_problem_of_single_file_mounts(tmp_path):
         container.remove(force=True)
 
 
-@needs_image
 def test_stand_in_refuses_an_invalid_config_as_zot_does(tmp_path):
     """zot serve exits when its config does not load; the stand-in runs the project's checker."""
     (tmp_path / "config.json").write_text(json.dumps({"distSpecVersion": "1.1.1", "http": {"port": 5000}}))
