@@ -7,21 +7,31 @@ installed tarball, and `ansible-builder create` on a user's definition that inst
 """
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import uuid
 
 import pytest
 import yaml
 from ansible_builder.ee_schema import validate_schema
 from bindep.depends import Depends
 
+from ..registry import free_port
+
 pytestmark = pytest.mark.integration
 
+DISTRIBUTION_IMAGE = os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8")
+NGINX_IMAGE = os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm")
+EE_IMAGE = "oci-registry-test/ee"
+EE_LABEL = "provisioning.oci_registry.bed.ee"
 BASE_IMAGE = os.environ.get("OCI_TEST_BASE_IMAGE", "oci-registry-test/debian:bookworm")
 BUILDER = os.path.join(os.path.dirname(sys.executable), "ansible-builder")
 PYTHON_RUN_TIME = {"requests", "passlib", "bcrypt", "cryptography"}
+# pip in the image build reaches PyPI through this machine's egress proxy, which needs the CA this machine trusts.
+CA_BUNDLE = os.environ.get("OCI_TEST_EE_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 
 
 def sha256(path):
@@ -29,15 +39,23 @@ def sha256(path):
         return hashlib.sha256(handle.read()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def context(installed, tmp_path_factory):
-    """`ansible-builder create` of a user's version 3 definition that installs the built tarball."""
-    base = str(tmp_path_factory.mktemp("ee"))
-    tarball = os.path.basename(installed.tarball)
-    shutil.copy(installed.tarball, os.path.join(base, tarball))
-    with open(os.path.join(base, "requirements.yml"), "w") as handle:
-        yaml.safe_dump({"collections": [{"name": "collections/" + tarball, "type": "file"}]}, handle)
-    definition = {
+def definition(tarball, ca_bundle):
+    """A user's version 3 definition that installs the built tarball, on the local Debian base image.
+
+    What the Debian base needs (ansible-builder's defaults expect a RHEL-like image with dnf and ensurepip):
+    apt-get as the package manager, pip from Debian's python3-pip (ensurepip is not in Debian's python3),
+    package lists for install-from-bindep; the docker CLI (see prepend_final); and, for pip to reach PyPI through this machine's egress
+    proxy, the CA bundle the machine trusts.
+    """
+    files = [{"src": tarball, "dest": "collections"}]
+    prepend_base = []
+    if ca_bundle:
+        files.append({"src": os.path.basename(ca_bundle), "dest": "certs"})
+        prepend_base += ["COPY _build/certs/%s /etc/ssl/certs/build-ca-bundle.crt" % os.path.basename(ca_bundle),
+                         "ENV PIP_CERT=/etc/ssl/certs/build-ca-bundle.crt"]
+    prepend_base.append("RUN apt-get update && apt-get install -y --no-install-recommends python3-pip"
+                        " && apt-get clean")
+    return {
         "version": 3,
         # Overridable for the test: the locally built Debian image (no registry is reachable here).
         "images": {"base_image": {"name": BASE_IMAGE}},
@@ -47,18 +65,39 @@ def context(installed, tmp_path_factory):
             "ansible_runner": {"package_pip": "ansible-runner"},
             "galaxy": "requirements.yml",
         },
-        "additional_build_files": [{"src": tarball, "dest": "collections"}],
-        "options": {"package_manager_path": "/usr/bin/apt-get"},
+        "additional_build_files": files,
+        "additional_build_steps": {
+            "prepend_base": prepend_base,
+            # The test runs the deploy with the EE as its own target (localhost, the engine's socket mounted),
+            # and the roles run the docker CLI on the target (the access front's `nginx -t` check, Harbor's
+            # `docker compose`): bindep.txt's `target` profile names docker.io for hosts, not for an EE.
+            "prepend_final": ["RUN apt-get update",
+                              "RUN apt-get install -y --no-install-recommends docker.io && apt-get clean"],
+        },
+        "options": {"package_manager_path": "/usr/bin/apt-get", "skip_pip_install": True},
     }
+
+
+@pytest.fixture(scope="module")
+def context(installed, tmp_path_factory):
+    """`ansible-builder create` of a user's version 3 definition that installs the built tarball."""
+    base = str(tmp_path_factory.mktemp("ee"))
+    tarball = os.path.basename(installed.tarball)
+    shutil.copy(installed.tarball, os.path.join(base, tarball))
+    ca_bundle = CA_BUNDLE if os.path.isfile(CA_BUNDLE) else ""
+    if ca_bundle:
+        shutil.copy(ca_bundle, os.path.join(base, os.path.basename(ca_bundle)))
+    with open(os.path.join(base, "requirements.yml"), "w") as handle:
+        yaml.safe_dump({"collections": [{"name": "collections/" + tarball, "type": "file"}]}, handle)
     with open(os.path.join(base, "execution-environment.yml"), "w") as handle:
-        yaml.safe_dump(definition, handle)
+        yaml.safe_dump(definition(tarball, ca_bundle), handle)
     ctx = os.path.join(base, "context")
     proc = subprocess.run([BUILDER, "create", "-f", "execution-environment.yml", "-c", ctx,
                            "--output-filename", "Dockerfile"], cwd=base, capture_output=True, text=True,
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Complete! The build context can be found at: %s" % ctx in proc.stdout
-    return {"dir": ctx, "tarball": tarball, "definition": definition}
+    return {"dir": ctx, "tarball": tarball}
 
 
 def test_the_collection_definition_is_ansible_builder_version_3(installed):
@@ -119,3 +158,93 @@ def test_introspection_in_the_context_finds_the_collection_requirements(installe
     assert rpm_ee == {"openssh-clients"}
     assert {"python3-requests", "python3-passlib", "python3-bcrypt", "python3-cryptography",
             "docker.io"} <= for_hosts
+
+
+def context_hash(ctx):
+    digest = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(ctx)):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, ctx).encode() + b"\0" + sha256(path).encode())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def ee_image(context):
+    """The execution environment built from the context with `docker build`: about 5 minutes here, most of it
+    pip installing the `ansible` bundle. The tag is a hash of the context (tarball included); an image of that
+    tag is reused. The image (about 800 MB) is removed afterwards unless OCI_TEST_KEEP_EE_IMAGE=1."""
+    image = "%s:%s" % (EE_IMAGE, context_hash(context["dir"]))
+    found = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    built = found.returncode != 0
+    if built:
+        # The classic builder (BuildKit needs the buildx plugin, absent here); host network for apt and PyPI.
+        proc = subprocess.run(["docker", "build", "--network", "host", "--label", "%s=1" % EE_LABEL, "-t", image,
+                               context["dir"]], env=dict(os.environ, DOCKER_BUILDKIT="0"), capture_output=True,
+                              text=True, timeout=1500, check=False)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    yield image
+    if built and os.environ.get("OCI_TEST_KEEP_EE_IMAGE") != "1":
+        subprocess.run(["docker", "rmi", image], capture_output=True, check=False)
+
+
+@pytest.fixture
+def ee_deployment(tmp_path):
+    name = "ee-%s" % uuid.uuid4().hex[:8]
+    # Paths the EE container and the engine both see: the registry's bind mounts are created by the
+    # playbook inside the EE and mounted by the engine from the host, so the directory has the same path in both.
+    base = str(tmp_path)
+    dep = {"name": name, "base": base, "port": free_port(), "password": "Ee-" + uuid.uuid4().hex[:16],
+           "runner": name + "-runner"}
+    yield dep
+    for container in (dep["runner"], name + "-front", name):
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+    for network in (name + "-internal", name + "-front"):
+        subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
+
+
+def test_execution_environment_image_deploys_distribution(ee_image, ee_deployment):
+    dep, base = ee_deployment, ee_deployment["base"]
+    variables = {
+        "registry_type": "distribution",
+        "oci_registry_image": DISTRIBUTION_IMAGE,
+        "distribution_image_pull": False,
+        "distribution_front_image": NGINX_IMAGE,
+        "oci_registry_port": dep["port"],
+        "oci_registry_metrics_port": free_port(),
+        "oci_registry_bind_address": "127.0.0.1",
+        "oci_registry_container_name": dep["name"],
+        "oci_registry_config_dir": os.path.join(base, "etc"),
+        "oci_registry_data_dir": os.path.join(base, "data"),
+        "oci_registry_admin_password": dep["password"],
+        "oci_registry_ca_docker_dir": os.path.join(base, "docker-certs.d"),
+        "oci_registry_ca_containers_dir": os.path.join(base, "containers-certs.d"),
+    }
+    with open(os.path.join(base, "vars.yml"), "w") as handle:
+        yaml.safe_dump(variables, handle)
+    with open(os.path.join(base, "hosts.yml"), "w") as handle:
+        yaml.safe_dump({"oci_registry": {"hosts": {"localhost": {
+            "ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}}}}, handle)
+    health = json.dumps({"registry_url": "https://127.0.0.1:%d" % dep["port"], "registry_type": "distribution",
+                         "username": "admin", "password": dep["password"],
+                         "ca_path": os.path.join(base, "etc", "pki", "ca.crt"), "write_probe": True})
+    script = ("ansible-playbook -i hosts.yml provisioning.oci_registry.deploy -e @vars.yml"
+              " && echo '--- health' && ansible localhost -i hosts.yml -m provisioning.oci_registry.oci_health"
+              " -a \"$HEALTH\"")
+    # As AWX runs a job: the EE's own Ansible and collections, the engine's socket mounted, host network
+    # (the registry is published on 127.0.0.1). root, because the playbook writes root-owned 0600 files.
+    proc = subprocess.run(["docker", "run", "--rm", "--name", dep["runner"], "--user", "0", "--network", "host",
+                           "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", "%s:%s" % (base, base),
+                           "-w", base, "-e", "HEALTH=" + health, "-e", "ANSIBLE_NOCOLOR=1", ee_image,
+                           "bash", "-c", script], capture_output=True, text=True, timeout=900, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    assert dep["password"] not in output.split("--- health")[0]
+    # The collection the playbook ran is the one ansible-builder installed from the tarball.
+    listed = subprocess.run(["docker", "run", "--rm", ee_image, "ansible-galaxy", "collection", "list",
+                             "provisioning.oci_registry"], capture_output=True, text=True, check=True).stdout
+    assert "# /usr/share/ansible/collections/ansible_collections\n" in listed, listed
+    assert "provisioning.oci_registry 0.1.0" in listed, listed
+    result = json.JSONDecoder().raw_decode(output.split("--- health", 1)[1].split("=>", 1)[1].strip())[0]
+    assert result["healthy"] is True and result["failed_checks"] == [], result

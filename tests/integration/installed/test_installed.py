@@ -236,7 +236,7 @@ def test_fqcn_deploy_of_distribution_is_healthy_and_idempotent(installed, deploy
     rc, health = installed.run("ansible", "localhost", "-i", deployment["inventory"], "-m", "%s.oci_health" % FQCN,
                                "-a", args)
     assert rc == 0, health[-3000:]
-    result = json.loads(health.split("=>", 1)[1])
+    result = json.JSONDecoder().raw_decode(health.split("=>", 1)[1].strip())[0]
     assert result["healthy"] is True and result["changed"] is False, result
     assert result["failed_checks"] == []
     assert deployment["password"] not in health
