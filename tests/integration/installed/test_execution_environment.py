@@ -68,6 +68,10 @@ def definition(tarball, ca_bundle):
         "additional_build_files": files,
         "additional_build_steps": {
             "prepend_base": prepend_base,
+            # The classic builder leaves the galaxy and builder stages behind as untagged images: labelled,
+            # so that the test removes them (and only them) afterwards.
+            "prepend_galaxy": ["LABEL %s=1" % EE_LABEL],
+            "prepend_builder": ["LABEL %s=1" % EE_LABEL],
             # The test runs the deploy with the EE as its own target (localhost, the engine's socket mounted),
             # and the roles run the docker CLI on the target (the access front's `nginx -t` check, Harbor's
             # `docker compose`): bindep.txt's `target` profile names docker.io for hosts, not for an EE.
@@ -185,8 +189,13 @@ def ee_image(context):
                               text=True, timeout=1500, check=False)
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     yield image
-    if built and os.environ.get("OCI_TEST_KEEP_EE_IMAGE") != "1":
-        subprocess.run(["docker", "rmi", image], capture_output=True, check=False)
+    if built:
+        stages = subprocess.run(["docker", "images", "-q", "--filter", "dangling=true", "--filter",
+                                 "label=%s" % EE_LABEL], capture_output=True, text=True, check=False).stdout.split()
+        if os.environ.get("OCI_TEST_KEEP_EE_IMAGE") != "1":
+            stages.append(image)
+        for leftover in stages:
+            subprocess.run(["docker", "rmi", leftover], capture_output=True, check=False)
 
 
 @pytest.fixture
