@@ -184,9 +184,10 @@ def ee_image(context):
     built = found.returncode != 0
     if built:
         # The classic builder (BuildKit needs the buildx plugin, absent here); host network for apt and PyPI.
-        proc = subprocess.run(["docker", "build", "--network", "host", "--label", "%s=1" % EE_LABEL, "-t", image,
-                               context["dir"]], env=dict(os.environ, DOCKER_BUILDKIT="0"), capture_output=True,
-                              text=True, timeout=1500, check=False)
+        # --force-rm: a failed step leaves no stopped container behind.
+        proc = subprocess.run(["docker", "build", "--force-rm", "--network", "host", "--label", "%s=1" % EE_LABEL,
+                               "-t", image, context["dir"]], env=dict(os.environ, DOCKER_BUILDKIT="0"),
+                              capture_output=True, text=True, timeout=1500, check=False)
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     yield image
     if built:
