@@ -28,11 +28,12 @@ help:
 	@echo "make test   every test: sanity, lint, unit, integration, molecule"
 	@echo "make bench  oci_sync against skopeo sync, in one run (figures and ratios)"
 
+# requirements.txt: run time (controller and hosts); requirements-test.txt: it plus the test tools.
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
 # The collection must be importable as ansible_collections/provisioning/oci_registry.
