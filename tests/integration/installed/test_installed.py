@@ -29,10 +29,10 @@ pytestmark = pytest.mark.integration
 DISTRIBUTION_IMAGE = os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8")
 NGINX_IMAGE = os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm")
 
-# What a user of the installed collection needs, at the top of the tarball; docs/ once it exists.
+# What a user of the installed collection needs, at the top of the tarball (docs: the guides).
 SHIPPED = {"FILES.json", "MANIFEST.json", "LICENSE", "README.md", "bindep.txt", "requirements.txt",
-           "changelogs", "meta", "playbooks", "plugins", "roles"}
-OPTIONAL = {"docs", "CHANGELOG.rst"}
+           "changelogs", "docs", "meta", "playbooks", "plugins", "roles"}
+OPTIONAL = {"CHANGELOG.rst"}
 # The checkout's own tooling, which must stay out.
 NOT_SHIPPED = {"tests", "molecule", ".config", ".ci", ".git", ".gitignore", ".ansible-lint", ".build", ".venv",
                "benchmarks", "Makefile", "ansible.cfg", "pytest.ini", "inventory", "requirements-test.txt"}
