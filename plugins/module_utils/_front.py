@@ -12,9 +12,10 @@ passwords against the htpasswd file and decides per namespace, user and HTTP met
   ``/v2/_catalog`` lists every repository, so only admins may read it.
 * a repository belongs to the longest namespace it is in (``<ns>`` or ``<ns>/...``);
   a repository in no namespace is for admins only; admins may do everything.
-* a public namespace (or ``anonymous`` read) is read without credentials; every other
-  request without credentials gets 401 with a Basic challenge; a user without the right
-  gets 403 with a registry-style JSON error.
+* a public namespace (or ``anonymous`` read) is read by anyone: without credentials, and by
+  every user who logged in (whatever their own grants); every other request without
+  credentials gets 401 with a Basic challenge; a user without the right gets 403 with a
+  registry-style JSON error.
 * a cross-repository blob mount (``?mount=&from=``) also needs read on the source.
 
 Two server blocks in one nginx do it, so that no decision is taken before the password
@@ -213,8 +214,11 @@ def grants(access):
             rules.append(("admin", name, "*", "*"))
     for namespace in _namespace_order(access.get("namespaces") or {}):
         entry = access["namespaces"][namespace]
+        # Public (or an anonymous read): anyone may pull, logged in or not. A user who sent credentials
+        # is not anonymous, so the read is granted to every authenticated user as well.
         if entry.get("public"):
-            rules.append(("anonymous", "", namespace, "read"))
+            rules.extend(r for r in (("anonymous", "", namespace, "read"), ("authenticated", "", namespace, "read"))
+                         if r not in rules)
         for policy in entry.get("policies") or []:
             allowed = [a for a in ACTIONS if a in effective_actions(policy.get("actions"))]
             for subject in policy.get("subjects") or []:
@@ -222,7 +226,7 @@ def grants(access):
                 if subject == "authenticated":
                     targets = [("authenticated", "")]
                 elif subject == "anonymous":
-                    targets = [("anonymous", "")]
+                    targets = [("anonymous", ""), ("authenticated", "")]
                     extra = set(actions) - {"read"}
                     if extra:
                         warnings.append("namespace %r: anonymous gets read only, not %s"

@@ -172,9 +172,13 @@ def normalize_user(item, variable="user", problems=None, require_password=True):
     if password is not None and not isinstance(password, str):
         problems.add(variable + ".password", "must be a string (its value is not shown)")
         password = None
+    if password == "" and state == "present":
+        # Never a usable password (and htpasswd, zot and Harbor would each fail on it later, after changes).
+        problems.add(variable + ".password", "is empty: give the user's password, or leave the key out to keep "
+                     "the password the registry already has")
     if password == "":
         password = None
-    if state == "present" and password is None and require_password:
+    elif state == "present" and password is None and require_password:
         problems.add(variable + ".password", "is required for a present user")
     groups = item.get("groups")
     if groups is None:
@@ -393,12 +397,12 @@ def normalize_namespaces(namespaces, variable="oci_registry_namespaces", users=N
 
 
 def normalize_model(users, namespaces, users_variable="oci_registry_users",
-                    namespaces_variable="oci_registry_namespaces"):
+                    namespaces_variable="oci_registry_namespaces", require_password=True):
     """Both lists at once; every problem of both is reported together."""
     problems = []
     normal_users = []
     try:
-        normal_users = normalize_users(users, users_variable)
+        normal_users = normalize_users(users, users_variable, require_password=require_password)
     except ModelError as exc:
         problems.extend(exc.problems)
     try:

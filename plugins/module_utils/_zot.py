@@ -380,6 +380,14 @@ class ZotBackend(Backend):
             group["anonymousPolicy"] = [a for a in zc.ZOT_ACTIONS if a in anonymous]
         else:
             group.pop("anonymousPolicy", None)
+        # Public: every logged-in user may read too (zc.namespace_group says why). Made private again, the read
+        # every user had only through public goes; oci_policy puts back an 'authenticated' read it grants.
+        default = list(group.get("defaultPolicy") or [])
+        if "read" in (group.get("anonymousPolicy") or []):
+            default = [a for a in zc.ZOT_ACTIONS if a in set(default) | {"read"}]
+        elif (current.get("anonymousPolicy") and "read" in current["anonymousPolicy"]) and default == ["read"]:
+            default = []
+        group["defaultPolicy"] = default
         for key in _namespace_keys(name):
             repositories[key] = json.loads(json.dumps(group))
         files.set_namespace_retention(namespace, warnings)

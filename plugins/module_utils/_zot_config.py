@@ -1062,6 +1062,13 @@ def namespace_group(namespace, absent_users=(), variable="namespace"):
                 by_actions.setdefault(tuple(actions), (set(), set()))[0].add(subject)
     if namespace.get("public"):
         anonymous.add("read")
+    # Public (or an anonymous read) means anyone may pull, logged in or not. zot v2.1.20 applies
+    # anonymousPolicy only to requests without a user and defaultPolicy only to requests with one
+    # (pkg/api/authz.go, AccessController.isPermitted: `DefaultPolicy ... && username != ""`,
+    # `AnonymousPolicy ... && username == ""`), so the read goes into defaultPolicy as well: otherwise a
+    # client that ran `docker login` gets 403 where an anonymous one may pull.
+    if "read" in anonymous:
+        default.add("read")
     group = {}
     policies = []
     for actions in sorted(by_actions, key=lambda a: (len(a), a)):
@@ -1108,6 +1115,9 @@ def model_policies(group):
             policies.append({"subjects": subjects, "actions": actions})
     anonymous = set(_get(group, "anonymousPolicy") or [])
     public = "read" in anonymous
+    if public and policies and policies[0]["subjects"] == ["authenticated"] and policies[0]["actions"] == ["read"]:
+        # The read every logged-in user gets in a public namespace (namespace_group): part of public.
+        policies.pop(0)
     rest = model_actions(anonymous - {"read"})
     rest = [a for a in rest if a != "read"]
     if rest:
@@ -1124,7 +1134,8 @@ def access_control(namespaces, users, default_policy=None, anonymous_default=Non
     namespace (``a/b/**``) wins over its parent (``a/**``) for its own repositories.
     Subjects: a user name -> ``policies[].users``; ``group:<g>`` -> ``policies[].groups``;
     ``authenticated`` -> ``defaultPolicy``; ``anonymous`` -> ``anonymousPolicy``;
-    ``public: true`` adds ``read`` to ``anonymousPolicy``. Admin users -> ``adminPolicy``.
+    ``public: true`` adds ``read`` to ``anonymousPolicy`` and to ``defaultPolicy`` (anyone may pull,
+    logged in or not; see namespace_group). Admin users -> ``adminPolicy``.
     """
     present = _present_users(users)
     names = {u["name"] for u in present}
@@ -1724,9 +1735,9 @@ _MISSING = object()
 def authorize(config, repository, action, username=None, groups=()):
     """Whether zot grants ``action`` (read/create/update/delete) on ``repository``.
 
-    Follows zot's documented rules: the repository policy group under the LONGEST glob
-    that matches decides (user policies, group policies, then defaultPolicy for any
-    authenticated user or anonymousPolicy for anonymous requests); if it denies, the
+    Follows zot v2.1.20's pkg/api/authz.go (AccessController.can and isPermitted): the repository
+    policy group under the LONGEST glob that matches decides (user policies, group policies, then
+    defaultPolicy only for a request with a user, anonymousPolicy only for one without); if it denies, the
     adminPolicy can still grant. With no accessControl everything is allowed (to
     whoever authenticates). Returns (allowed, the glob that decided or None).
     """

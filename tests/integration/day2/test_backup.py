@@ -146,3 +146,38 @@ def test_5_logical_export_restored_into_a_second_empty_registry(world):
         assert other.whole("provisioning-extensions/tool", "multi")
     finally:
         second.remove()
+
+
+def _tree(path):
+    """Every file under path with its size and modification time."""
+    out = {}
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            stat = os.lstat(os.path.join(root, name))
+            out[os.path.relpath(os.path.join(root, name), path)] = (stat.st_size, stat.st_mtime_ns)
+    return out
+
+
+def test_6_restore_refuses_an_incomplete_deployment_before_stopping_anything(world):
+    """The front's container gone, the registry's still there: restore.yml says 'deploy first', naming the
+    front, and never stops the registry or touches the data; deploy.yml then brings the front back."""
+    dep, api, before, backups = world
+    archive = sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar")))[-1]
+    front = dep.name + "-front"
+    subprocess.run(["docker", "rm", "-f", front], check=True, capture_output=True)
+    started = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", dep.name],
+                             capture_output=True, text=True, check=True).stdout
+    data, config = os.path.join(dep.dir, "data"), dep.config_dir
+    data_before, config_before = _tree(data), _tree(config)
+    run = dep.playbook("restore.yml", restore_from=archive)
+    assert run.rc != 0, run
+    assert "Deploy first" in run.output and "container %s (the access front)" % front in run.output, run
+    assert "Restore | Stop the registry" not in run.output, run
+    assert subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}} {{.State.Running}}", dep.name],
+                          capture_output=True, text=True, check=True).stdout == started.strip() + " true\n"
+    assert _tree(data) == data_before and _tree(config) == config_before
+    assert not glob.glob(os.path.join(dep.dir, "data.*")) and not glob.glob(config + ".pre-restore-*")
+    # Deployed again, the registry serves the same content: nothing was lost.
+    run = dep.playbook("deploy.yml")
+    assert run.rc == 0, run
+    assert {r: {t: api.digest(r, t) for t in api.tags(r)} for r in before} == before

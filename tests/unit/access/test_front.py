@@ -136,3 +136,27 @@ def test_access_json_round_trip():
     assert _front.access_from_text(_front.access_to_text(access)) == access
     with pytest.raises(InvalidParameterError):
         _front.access_from_text("[1, 2]")
+
+
+def test_a_public_namespace_is_read_by_logged_in_users_without_a_grant():
+    """public (or an anonymous read) means anyone may pull, logged in or not; pushing still needs a grant."""
+    access = _front.empty_access()
+    access = _front.set_user(access, "alice", False)
+    access = _front.set_user(access, "bob", False)
+    for namespace in normalize_namespaces([
+            {"name": "shared", "public": True, "policies": [{"subjects": ["alice"], "actions": ["write"]}]},
+            {"name": "docs", "policies": [{"subjects": ["anonymous"], "actions": ["read"]}]},
+            {"name": "closed", "policies": [{"subjects": ["alice"], "actions": ["read"]}]}]):
+        access = _front.set_namespace(access, namespace, keep_policies=False)
+    text, _w = _front.render(SETTINGS, access)
+    assert '"~^[^:]+:shared:read$" 1;' in text
+    assert '"~^[^:]+:docs:read$" 1;' in text
+    assert '"~^[^:]+:closed:read$" 1;' not in text
+    for user in (None, "bob", "alice"):
+        assert _front.decide(access, user, "GET", "/v2/shared/app/manifests/v1") == "allow", user
+        assert _front.decide(access, user, "HEAD", "/v2/docs/app/blobs/sha256:00") == "allow", user
+    assert _front.decide(access, "bob", "POST", "/v2/shared/app/blobs/uploads/") == "deny"
+    assert _front.decide(access, "bob", "DELETE", "/v2/shared/app/manifests/sha256:00") == "deny"
+    assert _front.decide(access, "alice", "POST", "/v2/shared/app/blobs/uploads/") == "allow"
+    assert _front.decide(access, "bob", "GET", "/v2/closed/app/manifests/v1") == "deny"
+    assert _front.decide(access, None, "GET", "/v2/closed/app/manifests/v1") == "challenge"

@@ -49,6 +49,7 @@ def test_normalized_shapes():
     ([{"name": "", "password": "x"}], "oci_registry_users[0].name"),
     ([{"name": "ok", "password": "x"}, {"name": "with space", "password": "x"}], "oci_registry_users[1].name"),
     ([{"name": "ok"}], "oci_registry_users[0].password: is required for a present user"),
+    ([{"name": "ok", "password": ""}], "oci_registry_users[0].password: is empty"),
     ([{"name": "ok", "password": "x", "state": "gone"}], "oci_registry_users[0].state: must be present or absent"),
     ([{"name": "ok", "password": "x", "admin": "maybe"}], "oci_registry_users[0].admin: must be true or false"),
     ([{"name": "ok", "password": "x", "role": "admin"}], "oci_registry_users[0]: unknown key(s) role"),
