@@ -17,6 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export OCI_TEST_BASE_IMAGE ?= oci-registry-test/debian:bookworm
 export OCI_TEST_DISTRIBUTION_IMAGE ?= oci-registry-test/distribution:2.8
 export OCI_TEST_HOST_IMAGE ?= oci-registry-test/host:bookworm
+export OCI_TEST_BAREHOST_IMAGE ?= oci-registry-test/barehost:bookworm
 export OCI_TEST_NGINX_IMAGE ?= oci-registry-test/nginx:bookworm
 export OCI_TEST_POSTGRES_IMAGE ?= oci-registry-test/postgres:15
 export OCI_TEST_ZOT_STANDIN_IMAGE ?= oci-registry-test/zot-standin:v2.1.20

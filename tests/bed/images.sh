@@ -6,6 +6,8 @@
 #   OCI_TEST_BASE_IMAGE          Debian bookworm, debootstrap'ed and imported   (oci-registry-test/debian:bookworm)
 #   OCI_TEST_DISTRIBUTION_IMAGE  CNCF Distribution 2.8 from Debian's package    (oci-registry-test/distribution:2.8)
 #   OCI_TEST_HOST_IMAGE          Docker-in-Docker target host for Molecule      (oci-registry-test/host:bookworm)
+#   OCI_TEST_BAREHOST_IMAGE      bare Debian target host: sshd, sudo, python3, docker.io and nothing the
+#                                collection needs; reached over SSH by molecule/ssh (oci-registry-test/barehost:bookworm)
 #   OCI_TEST_NGINX_IMAGE         Debian nginx + htpasswd, a front for Distribution (oci-registry-test/nginx:bookworm)
 #   OCI_TEST_POSTGRES_IMAGE      Debian PostgreSQL 15, a stand-in for Harbor's harbor-db (oci-registry-test/postgres:15)
 #   OCI_TEST_ZOT_STANDIN_IMAGE   a stand-in for zot v2.1.20's process (NOT zot; see its header), with the project's
@@ -35,6 +37,7 @@ label=provisioning.oci_registry.bed.hash
 base_image=${OCI_TEST_BASE_IMAGE:-oci-registry-test/debian:bookworm}
 distribution_image=${OCI_TEST_DISTRIBUTION_IMAGE:-oci-registry-test/distribution:2.8}
 host_image=${OCI_TEST_HOST_IMAGE:-oci-registry-test/host:bookworm}
+barehost_image=${OCI_TEST_BAREHOST_IMAGE:-oci-registry-test/barehost:bookworm}
 nginx_image=${OCI_TEST_NGINX_IMAGE:-oci-registry-test/nginx:bookworm}
 postgres_image=${OCI_TEST_POSTGRES_IMAGE:-oci-registry-test/postgres:15}
 zot_standin_image=${OCI_TEST_ZOT_STANDIN_IMAGE:-oci-registry-test/zot-standin:v2.1.20}
@@ -156,7 +159,7 @@ base_hash=$(printf '%s minbase python3 v1' "$suite" | sha256sum | cut -c1-16)
 ensure "$base_image" "$base_hash" build_base "$base_hash"
 
 # Built FROM the base image, each from its directory under tests/bed/images/.
-for spec in "distribution $distribution_image" "host $host_image" "nginx $nginx_image" "postgres $postgres_image"; do
+for spec in "distribution $distribution_image" "host $host_image" "barehost $barehost_image" "nginx $nginx_image" "postgres $postgres_image"; do
   read -r name image <<<"$spec"
   hash=$(context_hash "$contexts/$name")
   ensure "$image" "$hash" build_context "$image" "$contexts/$name" "$hash"
