@@ -73,4 +73,3 @@ def test_opt_out_refuses_naming_every_missing_library_and_changes_nothing(tmp_pa
     assert "oci_registry_install_dependencies is false" in message
     assert "TASK [Admin password" not in output
     assert not config_dir.exists() and not data_dir.exists()
-

@@ -106,4 +106,3 @@ def test_zot_and_harbor_refuse_a_bad_model_in_the_same_preflight(registry_type, 
         _nothing_created(dep)
     finally:
         dep.remove()
-

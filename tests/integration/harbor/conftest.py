@@ -29,8 +29,8 @@ class PlaybookResult:
         try:
             self.data = json.loads(process.stdout)
         except ValueError:
-            raise AssertionError("ansible-playbook did not print JSON:\n%s\n%s" % (process.stdout[-3000:],
-                                                                                     process.stderr[-3000:]))
+            raise AssertionError("ansible-playbook did not print JSON:\n%s\n%s"
+                                 % (process.stdout[-3000:], process.stderr[-3000:]))
         self.text = process.stdout + process.stderr
         stats = self.data.get("stats", {}).get("localhost", {})
         self.changed = stats.get("changed")

@@ -5,6 +5,7 @@ import json
 
 from .conftest import ADMIN_PASSWORD, run_module
 
+
 def warnings(result):
     """The warnings' texts (ansible-core 2.19 returns them as structured summaries)."""
     return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings") or []]

@@ -21,19 +21,6 @@ from ..fake_http import FakeServer
 from ._data import PLATFORM_NAMESPACES
 
 
-@pytest.fixture
-def files(tmp_path, platform_options):
-    options = dict(platform_options, users=[{"name": "admin", "password": "x", "admin": True}])
-    config, _c, _w = zc.generate(options)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(zc.render(config))
-    htpasswd_path = tmp_path / "htpasswd"
-    htpasswd_path.write_text("")
-    os.chmod(config_path, 0o640)
-    os.chmod(htpasswd_path, 0o640)
-    return config_path, htpasswd_path
-
-
 def backend(files, url="http://127.0.0.1:9", validate_command=None, run_command=None):
     config_path, htpasswd_path = files
     client = RegistryClient(ConnectionOptions(url, username="admin", password="pw", retries=0, timeout=5))

@@ -12,7 +12,7 @@ from ansible_collections.provisioning.oci_registry.plugins.filter.published_port
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
 
-from .test_zot_backend import backend, files, load  # noqa: F401  (fixture)
+from .test_zot_backend import backend, load
 
 
 # -- 1. published ports: community.docker needs IPv6 addresses in brackets ---------------------------
@@ -61,7 +61,7 @@ def test_turning_cve_on_while_search_is_on_needs_a_restart(platform_options):
     change = zc.classify_change(old, new)
     assert change["action"] == "restart"
     assert any("CVE" in reason for reason in change["reasons"])
-    assert zc.classify_change(new, old)["action"] == "restart"
+    assert zc.classify_change(old=new, new=old)["action"] == "restart"
 
 
 def test_dedupe_needs_a_restart(platform_options):
@@ -154,7 +154,7 @@ def test_gc_off_with_retention_refused_by_the_role(platform_options):
     zc.generate(dict(platform_options, gc=False, namespaces=[{"name": "a"}], retention_delete_untagged=False))
 
 
-def test_oci_gc_refuses_gc_off_with_retention_like_the_role(files):  # noqa: F811
+def test_oci_gc_refuses_gc_off_with_retention_like_the_role(files):
     config_path, _htpasswd = files
     before = config_path.read_text()
     zot = backend(files)
@@ -164,7 +164,7 @@ def test_oci_gc_refuses_gc_off_with_retention_like_the_role(files):  # noqa: F81
     assert config_path.read_text() == before                          # nothing written
 
 
-def test_oci_gc_delete_untagged_false_adds_the_guard_as_the_role_does(files, platform_options):  # noqa: F811
+def test_oci_gc_delete_untagged_false_adds_the_guard_as_the_role_does(files, platform_options):
     config_path, _htpasswd = files
     zot = backend(files)
     namespaces = copy.deepcopy(platform_options["namespaces"])
@@ -178,15 +178,15 @@ def test_oci_gc_delete_untagged_false_adds_the_guard_as_the_role_does(files, pla
     assert not zot.gc_ensure(namespaces, {"delete_untagged": False}).changed
 
 
-def test_oci_user_admin_reads_metrics_as_the_role_renders_it(files, platform_options):  # noqa: F811
+def test_oci_user_admin_reads_metrics_as_the_role_renders_it(files, platform_options):
     config_path, _htpasswd = files
     zot = backend(files)
     result = zot.user_ensure({"name": "ops", "password": "ops-password-1", "admin": True})
     assert result.changed and not result.restart_required
     written = load(config_path)
     assert written["http"]["accessControl"]["metrics"]["users"] == ["admin", "ops"]
-    role = zc.generate(dict(platform_options, users=[{"name": "admin", "password": "x", "admin": True},
-                                                    {"name": "ops", "password": "y", "admin": True}]))[0]
+    users = [{"name": "admin", "password": "x", "admin": True}, {"name": "ops", "password": "y", "admin": True}]
+    role = zc.generate(dict(platform_options, users=users))[0]
     assert zc.classify_change(written, role)["action"] == "none"     # the next role run changes nothing
     zot.user_remove("ops")
     assert load(config_path)["http"]["accessControl"]["metrics"]["users"] == ["admin"]
