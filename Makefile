@@ -19,6 +19,7 @@ export OCI_TEST_DISTRIBUTION_IMAGE ?= oci-registry-test/distribution:2.8
 export OCI_TEST_HOST_IMAGE ?= oci-registry-test/host:bookworm
 export OCI_TEST_NGINX_IMAGE ?= oci-registry-test/nginx:bookworm
 export OCI_TEST_POSTGRES_IMAGE ?= oci-registry-test/postgres:15
+export OCI_TEST_FRONT_AUTH_IMAGE ?= oci-registry-test/front-auth:bookworm
 
 .PHONY: help venv link bed demo test sanity lint pytest unit integration molecule bench build clean
 

@@ -8,6 +8,8 @@
 #   OCI_TEST_HOST_IMAGE          Docker-in-Docker target host for Molecule      (oci-registry-test/host:bookworm)
 #   OCI_TEST_NGINX_IMAGE         Debian nginx + htpasswd, a front for Distribution (oci-registry-test/nginx:bookworm)
 #   OCI_TEST_POSTGRES_IMAGE      Debian PostgreSQL 15, a stand-in for Harbor's harbor-db (oci-registry-test/postgres:15)
+#   OCI_TEST_FRONT_AUTH_IMAGE    Debian python3-bcrypt + python3-jwt: the access front's auth service
+#                                (oci-registry-test/front-auth:bookworm; context roles/distribution/files/front-auth)
 #
 # Running the host image. It needs exactly these options (`--privileged` does not work here):
 #   --cap-add SYS_ADMIN --cap-add NET_ADMIN
@@ -35,6 +37,7 @@ distribution_image=${OCI_TEST_DISTRIBUTION_IMAGE:-oci-registry-test/distribution
 host_image=${OCI_TEST_HOST_IMAGE:-oci-registry-test/host:bookworm}
 nginx_image=${OCI_TEST_NGINX_IMAGE:-oci-registry-test/nginx:bookworm}
 postgres_image=${OCI_TEST_POSTGRES_IMAGE:-oci-registry-test/postgres:15}
+front_auth_image=${OCI_TEST_FRONT_AUTH_IMAGE:-oci-registry-test/front-auth:bookworm}
 
 # The classic builder: BuildKit needs the buildx plugin, which this machine does not have.
 export DOCKER_BUILDKIT=0
@@ -156,3 +159,6 @@ for spec in "distribution $distribution_image" "host $host_image" "nginx $nginx_
   hash=$(context_hash "$contexts/$name")
   ensure "$image" "$hash" build_context "$image" "$contexts/$name" "$hash"
 done
+# The role ships this one's definition (it builds it on a registry host where it is absent).
+hash=$(context_hash "$root/roles/distribution/files/front-auth")
+ensure "$front_auth_image" "$hash" build_context "$front_auth_image" "$root/roles/distribution/files/front-auth" "$hash"
