@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: provisioning.oci_registry contributors
 # Apache License 2.0 (see LICENSE)
 """Authentication for the access front of Distribution (nginx ``auth_request``).
@@ -216,10 +215,10 @@ def parse_basic(header):
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise ValueError("malformed basic credentials")
+        raise ValueError("malformed basic credentials") from None
     user, sep, password = decoded.partition(":")
     if not sep:
-        raise ValueError("malformed basic credentials")
+        raise ValueError("malformed basic credentials") from None
     if not user and not password:
         return None
     return user, password
@@ -321,7 +320,9 @@ class Service:
                     source = urllib.parse.unquote(source)
                     ok = bool(NAME_RE.match(source)) and self.covers(claims, "repository", source, "pull")
             if not ok:
-                return 401, None, scope, "insufficient_scope"
+                # An anonymous token is answered as no credentials at all: the client is told to log in
+                # (clients such as Docker report "unauthorized"); a user's token lacks the scope.
+                return 401, None, scope, "insufficient_scope" if claims["sub"] else None
             return 200, claims["sub"], scope, None
         try:
             credentials = parse_basic(header)

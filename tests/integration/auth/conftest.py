@@ -2,6 +2,7 @@
 at bcrypt cost 12), deployed by playbooks/deploy.yml, for the authentication tests."""
 
 import os
+import shutil
 import uuid
 
 import pytest
@@ -28,6 +29,15 @@ class SecureDeployment(Deployment):
     @property
     def ca(self):
         return os.path.join(self.config_dir, "pki", "ca.crt")
+
+    @property
+    def cert_dir(self):
+        """A directory with only the CA (skopeo takes any *.key in --cert-dir for a client key)."""
+        path = os.path.join(self.dir, "certs")
+        if not os.path.isdir(path):
+            os.makedirs(path)
+            shutil.copyfile(self.ca, os.path.join(path, "ca.crt"))
+        return path
 
     @property
     def secrets(self):
