@@ -26,7 +26,7 @@ export OCI_TEST_FRONT_AUTH_IMAGE ?= oci-registry-test/front-auth:bookworm
 help:
 	@echo "make demo   deploy a Distribution registry on 127.0.0.1 and show it healthy"
 	@echo "make test   every test: sanity, lint, unit, integration, molecule"
-	@echo "make bench  oci_sync against skopeo sync, in one run (figures and ratios)"
+	@echo "make bench  oci_sync against skopeo sync, and the cost of logging in (figures and ratios)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -75,6 +75,7 @@ test: bed sanity lint pytest
 # ratios to read, not a test.
 bench: bed
 	python benchmarks/migrate.py
+	python benchmarks/auth.py
 
 build: link
 	ansible-galaxy collection build --force --output-path .build
