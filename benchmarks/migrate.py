@@ -301,7 +301,7 @@ def main():
               % tuple(median([elapsed - r["run_s"] for elapsed, r in zip(seconds[phase]["engine"], engine_results[phase])])
                       for phase in phases))
         if not args.skip_secure:
-            secure_row(source, args.workers, seconds)
+            secure_row(source, args.workers, seconds, repositories, source_digests)
         print("load average after the runs: %.1f %.1f %.1f" % os.getloadavg())
 
         ok = True
@@ -318,7 +318,7 @@ def main():
         subprocess.run(["rm", "-rf", workdir], check=False)
 
 
-def secure_row(source, workers, seconds):
+def secure_row(source, workers, seconds, repositories, source_digests):
     """The engine into the default secure deployment: deploy.yml with TLS, the access front and its
     authentication service, the administrator's password at the default bcrypt cost (12)."""
     from tests.integration.access.deployment import Deployment
@@ -341,6 +341,9 @@ def secure_row(source, workers, seconds):
         print("%-22s %12s %14s %7s" % ("oci_sync engine", "secure s", "as above s", "ratio"))
         for phase, elapsed, plain in rows:
             print("%-22s %12.2f %14.2f %6.2fx" % (phase, elapsed, plain, elapsed / plain))
+        got = digests(api_for(secure.url, *secure.admin, ca_path=ca), repositories)
+        same = sum(1 for key, digest in source_digests.items() if got.get(key) == digest)
+        print("digests identical, source vs secure: %d/%d" % (same, len(source_digests)))
     finally:
         secure.remove()
 
