@@ -278,6 +278,18 @@ def test_removed_user_and_changed_password_stop_working_when_init_ends(secure, p
     secure.extra_secrets = [new_carol[1]]
 
 
+def test_token_key_stays_on_the_host_0600(secure):
+    path = os.path.join(secure.front_dir, "token.key")
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert len(open(path).read().strip()) == 64
+    # The service reads it through a read-only mount; nothing else has it.
+    info = json.loads(subprocess.run(["docker", "inspect", secure.name + "-auth"], capture_output=True, text=True,
+                                     check=True).stdout)[0]
+    assert info["HostConfig"]["ReadonlyRootfs"] is True
+    assert all(not m["RW"] for m in info["Mounts"])
+    assert info["HostConfig"]["NetworkMode"] == secure.name + "-internal"
+
+
 def test_no_secret_in_container_logs(secure):
     secrets = secure.secrets + getattr(secure, "extra_secrets", [])
     assert len(TOKENS) >= 5  # the tokens above were collected
