@@ -45,6 +45,9 @@ class Secure(Deployment):
         super().__init__(users)
         self.vars["oci_registry_tls"] = True
         self.vars["distribution_front_auth"] = front_auth
+        # deploy.yml installs the CA for Docker and containers clients: here, not in /etc/*/certs.d.
+        self.vars["oci_registry_ca_docker_dir"] = os.path.join(self.dir, "docker-certs.d")
+        self.vars["oci_registry_ca_containers_dir"] = os.path.join(self.dir, "containers-certs.d")
         self.url = "https://" + self.host
 
     @property

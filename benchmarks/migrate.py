@@ -325,6 +325,8 @@ def secure_row(source, workers, seconds, repositories, source_digests):
 
     secure = Deployment(users=[])
     secure.vars["oci_registry_tls"] = True
+    secure.vars["oci_registry_ca_docker_dir"] = os.path.join(secure.dir, "docker-certs.d")
+    secure.vars["oci_registry_ca_containers_dir"] = os.path.join(secure.dir, "containers-certs.d")
     try:
         started = time.monotonic()
         run = secure.playbook("deploy.yml")

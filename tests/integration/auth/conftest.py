@@ -24,6 +24,9 @@ class SecureDeployment(Deployment):
         super().__init__(users)
         self.vars["oci_registry_tls"] = True
         self.vars["distribution_front_token_ttl"] = TOKEN_TTL
+        # deploy.yml installs the CA for Docker and containers clients: here, not in /etc/*/certs.d.
+        self.vars["oci_registry_ca_docker_dir"] = os.path.join(self.dir, "docker-certs.d")
+        self.vars["oci_registry_ca_containers_dir"] = os.path.join(self.dir, "containers-certs.d")
         self.url = "https://" + self.host
 
     @property
