@@ -21,13 +21,14 @@ export OCI_TEST_BAREHOST_IMAGE ?= oci-registry-test/barehost:bookworm
 export OCI_TEST_NGINX_IMAGE ?= oci-registry-test/nginx:bookworm
 export OCI_TEST_POSTGRES_IMAGE ?= oci-registry-test/postgres:15
 export OCI_TEST_ZOT_STANDIN_IMAGE ?= oci-registry-test/zot-standin:v2.1.20
+export OCI_TEST_FRONT_AUTH_IMAGE ?= oci-registry-test/front-auth:bookworm
 
 .PHONY: help venv link bed reference demo test sanity lint pytest unit integration molecule bench build clean
 
 help:
 	@echo "make demo   deploy a Distribution registry on 127.0.0.1 and show it healthy"
 	@echo "make test   every test: sanity, lint, unit, integration, molecule"
-	@echo "make bench  oci_sync against skopeo sync, in one run (figures and ratios)"
+	@echo "make bench  oci_sync against skopeo sync, and the cost of logging in (figures and ratios)"
 
 # requirements.txt: run time (controller and hosts); requirements-test.txt: it plus the test tools.
 venv: $(VENV)/.installed
@@ -88,6 +89,7 @@ test: bed sanity lint pytest
 # ratios to read, not a test.
 bench: bed
 	python benchmarks/migrate.py
+	python benchmarks/auth.py
 
 build: link
 	ansible-galaxy collection build --force --output-path .build

@@ -15,6 +15,10 @@ the part of its wall time that is process start-up (interpreter and imports) and
 (VmHWM) of the engine process, the load average before and after, and whether every tag has the same
 digest on the source and on each destination.
 
+Then (unless --skip-secure) the engine copies the same source once more into the default secure
+deployment (playbooks/deploy.yml: TLS, the access front with its authentication service, the
+administrator at bcrypt cost 12), full copy and re-run, next to the medians above.
+
     .venv/bin/python benchmarks/migrate.py [--apps 40] [--big-mb 256] [--workers 8]
 
 Nothing here is a test: times vary with the machine; the figures are for people to read.
@@ -44,14 +48,15 @@ TARGET_NOOP = 5.0
 TARGET_MEMORY_MB = 200
 
 
-def api_for(url, user, password, retries=3):
+def api_for(url, user, password, retries=3, ca_path=None):
     from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
         ConnectionOptions,
         RegistryClient,
     )
     from ansible_collections.provisioning.oci_registry.plugins.module_utils._oci import OciApi
 
-    return OciApi(RegistryClient(ConnectionOptions(url, username=user, password=password, retries=retries)))
+    return OciApi(RegistryClient(ConnectionOptions(url, username=user, password=password, retries=retries,
+                                                   ca_path=ca_path)))
 
 
 # -- the engine in a process of its own (for its wall time and its peak memory) -----------------------------
@@ -72,7 +77,7 @@ def child(args):
 
     spec = json.loads(args.child)
     source = api_for(*spec["source"])
-    destination = api_for(*spec["destination"])
+    destination = api_for(*spec["destination"], ca_path=spec.get("destination_ca"))
     started = time.monotonic()
     result = SyncEngine(source, destination, workers=spec["workers"]).run()
     result["run_s"] = time.monotonic() - started
@@ -83,9 +88,9 @@ def child(args):
     print(json.dumps(result))
 
 
-def run_engine(source, destination, workers):
+def run_engine(source, destination, workers, destination_ca=None):
     spec = json.dumps({"source": [source.url] + list(source.admin), "destination": [destination.url] + list(destination.admin),
-                       "workers": workers})
+                       "workers": workers, "destination_ca": destination_ca})
     started = time.monotonic()
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", spec], capture_output=True, text=True,
                           cwd=ROOT, check=False)
@@ -198,6 +203,8 @@ def main():
     parser.add_argument("--quiet-registries", action="store_true",
                         help="registries log errors only (their access log stays on: requests are counted from it)")
     parser.add_argument("--skip-module", action="store_true", help="do not time the module through ansible")
+    parser.add_argument("--skip-secure", action="store_true",
+                        help="do not time the engine into the default secure deployment (TLS, access front, cost 12)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -293,6 +300,8 @@ def main():
               "full copy %.2f s, re-run %.2f s"
               % tuple(median([elapsed - r["run_s"] for elapsed, r in zip(seconds[phase]["engine"], engine_results[phase])])
                       for phase in phases))
+        if not args.skip_secure:
+            secure_row(source, args.workers, seconds, repositories, source_digests)
         print("load average after the runs: %.1f %.1f %.1f" % os.getloadavg())
 
         ok = True
@@ -307,6 +316,38 @@ def main():
         for registry in registries.values():
             registry.remove()
         subprocess.run(["rm", "-rf", workdir], check=False)
+
+
+def secure_row(source, workers, seconds, repositories, source_digests):
+    """The engine into the default secure deployment: deploy.yml with TLS, the access front and its
+    authentication service, the administrator's password at the default bcrypt cost (12)."""
+    from tests.integration.access.deployment import Deployment
+
+    secure = Deployment(users=[])
+    secure.vars["oci_registry_tls"] = True
+    secure.vars["oci_registry_ca_docker_dir"] = os.path.join(secure.dir, "docker-certs.d")
+    secure.vars["oci_registry_ca_containers_dir"] = os.path.join(secure.dir, "containers-certs.d")
+    try:
+        started = time.monotonic()
+        run = secure.playbook("deploy.yml")
+        if run.rc != 0:
+            raise SystemExit("deploy.yml (secure destination) failed:\n%s" % run)
+        print("secure destination deployed in %.0f s (TLS, access front + authentication service, bcrypt cost 12)"
+              % (time.monotonic() - started))
+        secure.url = "https://" + secure.host
+        ca = os.path.join(secure.config_dir, "pki", "ca.crt")
+        rows = []
+        for phase in ("full copy", "re-run, nothing to do"):
+            elapsed = run_engine(source, secure, workers, destination_ca=ca)[0]
+            rows.append((phase, elapsed, median(seconds[phase]["engine"])))
+        print("%-22s %12s %14s %7s" % ("oci_sync engine", "secure s", "as above s", "ratio"))
+        for phase, elapsed, plain in rows:
+            print("%-22s %12.2f %14.2f %6.2fx" % (phase, elapsed, plain, elapsed / plain))
+        got = digests(api_for(secure.url, *secure.admin, ca_path=ca), repositories)
+        same = sum(1 for key, digest in source_digests.items() if got.get(key) == digest)
+        print("digests identical, source vs secure: %d/%d" % (same, len(source_digests)))
+    finally:
+        secure.remove()
 
 
 if __name__ == "__main__":

@@ -235,6 +235,7 @@ class _Files:
             self.access_text = _htpasswd.read_text(self.paths["access"], "")
             self.access = _front.access_from_text(self.access_text, self.paths["access"])
             self.config_text = _htpasswd.read_text(self.paths["config"], "")
+            self.grants_text = _htpasswd.read_text(self.paths["grants"], "")
 
     def commit(self, check_mode, before, after, warnings, password_changed=False, **extra):
         options = self.options
@@ -250,6 +251,10 @@ class _Files:
             access_text = _front.access_to_text(self.access)
             if access_text != self.access_text:
                 writes.append((self.paths["access"], access_text))
+            # The authentication service scopes its tokens with these (it re-reads the file).
+            grants_text = _front.grants_to_text(self.access)
+            if grants_text != self.grants_text:
+                writes.append((self.paths["grants"], grants_text))
             if config_text != self.config_text:
                 config_changed = True
                 if not check_mode:
@@ -266,6 +271,7 @@ class _Files:
         if self.front:
             self.access_text = access_text
             self.config_text = config_text
+            self.grants_text = grants_text
         # nginx reads the htpasswd file on every request, but its nginx.conf only on reload;
         # Distribution without the front reads its htpasswd file when it starts.
         restart = config_changed or (not self.front and any(p == options.htpasswd_path for p, _t in writes))

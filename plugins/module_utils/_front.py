@@ -49,6 +49,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._model i
 SETTINGS_FILE = "front.json"
 ACCESS_FILE = "access.json"
 CONFIG_FILE = "nginx.conf"
+GRANTS_FILE = "grants.json"
 
 DEFAULT_SETTINGS = {
     "listen_port": 5000,
@@ -67,6 +68,9 @@ DEFAULT_SETTINGS = {
     # Requests per second and per client address (nginx limit_req); 0 turns the limit off.
     "rate_limit": 0,
     "rate_limit_burst": 0,
+    # host:port of the authentication service (roles/distribution/files/front_auth.py) that nginx
+    # asks with auth_request; empty: nginx's own auth_basic checks bcrypt on every request.
+    "auth_service": "",
 }
 SETTING_KEYS = tuple(DEFAULT_SETTINGS)
 
@@ -112,6 +116,9 @@ def check_settings(settings):
                                         % (key, value))
     if merged["listen_port"] == merged["internal_port"]:
         raise InvalidParameterError("front settings: listen_port and internal_port must differ")
+    if merged["auth_service"] and not re.match(r"^[A-Za-z0-9._-]+:[0-9]{1,5}$", str(merged["auth_service"])):
+        raise InvalidParameterError("front settings: auth_service must be host:port (or empty for auth_basic), "
+                                    "got %r" % (merged["auth_service"],))
     for key in ("upstream", "resolver", "htpasswd_path", "worker_user", "worker_group", "worker_processes"):
         if not isinstance(merged[key], (str, int)) or not _SAFE_TOKEN.match(str(merged[key])):
             raise InvalidParameterError("front settings: %s %r must be a plain token (letters, digits, . _ @ / : -)"
@@ -256,6 +263,14 @@ def grants(access):
     return rules, warnings
 
 
+def grants_to_text(access):
+    """grants.json: what the authentication service needs of the rules to scope its tokens
+    (namespaces deepest first, and every grant); no passwords."""
+    rules, _warnings = grants(access)
+    data = {"namespaces": _namespace_order(access.get("namespaces") or {}), "rules": [list(r) for r in rules]}
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
 def _map_entries(rules):
     """Lines of the allow map keyed on ``user:namespace:action``."""
     lines = ['    "~^[^:]+:%s:read$" 1;' % BASE]
@@ -354,6 +369,9 @@ def render(settings, access):
     add("  # user:namespace:action -> 1 when allowed (the user name was verified by the public server).")
     add('  map "%s:$front_ns:$front_action" $front_allow {' % _HEADER_VAR)
     add("    default 0;")
+    if settings["auth_service"]:
+        add("    # An anonymous token opens /v2/ (the service verified it; nothing reaches here unverified).")
+        add('    ":%s:read" 1;' % BASE)
     out.extend(allow)
     add("  }")
     add('  map "%s:$front_from_ns:read" $front_mount_allow {' % _HEADER_VAR)
@@ -383,18 +401,13 @@ def render(settings, access):
         add("    listen %d;" % settings["listen_port"])
     if settings["rate_limit"]:
         add("    limit_req zone=front_rate burst=%d nodelay;" % settings["rate_limit_burst"])
-    add("    location /v2/ {")
-    add("      auth_basic $front_realm;")
-    add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
-    add("      add_header Docker-Distribution-Api-Version $front_api_version always;")
-    add("      proxy_set_header Host $http_host;")
-    add("      proxy_set_header X-Forwarded-Proto $scheme;")
-    add("      proxy_set_header X-Real-IP $remote_addr;")
-    add("      proxy_set_header Connection \"\";")
-    add("      # Set here, never taken from the client: empty (not sent) for anonymous requests.")
-    add("      proxy_set_header %s $remote_user;" % HEADER)
-    add("      proxy_pass http://127.0.0.1:%d;" % settings["internal_port"])
-    add("    }")
+    if settings["auth_service"]:
+        _auth_request_locations(add, settings)
+    else:
+        add("    location /v2/ {")
+        add("      auth_basic $front_realm;")
+        add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
+        _proxy_to_internal(add, settings, "$remote_user")
     add("    location / {")
     add("      return 404;")
     add("    }")
@@ -426,6 +439,61 @@ def render(settings, access):
     add("  }")
     add("}")
     return "\n".join(out) + "\n", warnings
+
+
+def _proxy_to_internal(add, settings, user_variable):
+    add("      add_header Docker-Distribution-Api-Version $front_api_version always;")
+    add("      proxy_set_header Host $http_host;")
+    add("      proxy_set_header X-Forwarded-Proto $scheme;")
+    add("      proxy_set_header X-Real-IP $remote_addr;")
+    add("      proxy_set_header Connection \"\";")
+    add("      # Set here, never taken from the client: empty (not sent) for anonymous requests.")
+    add("      proxy_set_header %s %s;" % (HEADER, user_variable))
+    add("      proxy_pass http://127.0.0.1:%d;" % settings["internal_port"])
+    add("    }")
+
+
+def _auth_request_locations(add, settings):
+    """/v2/ authenticated by the service (Basic verified once, or a token), /token proxied to it."""
+    upstream = "http://%s" % settings["auth_service"]
+    add("    location /v2/ {")
+    add("      # Taken here: in the subrequest, $uri and $args are the subrequest's own.")
+    add("      set $front_path $uri;")
+    add("      set $front_source $arg_from;")
+    add("      set $front_anonymous_read $front_anonymous;")
+    add("      auth_request /_front_auth;")
+    add("      auth_request_set $front_user $upstream_http_x_front_user;")
+    add("      error_page 401 = @front_unauthorized;")
+    _proxy_to_internal(add, settings, "$front_user")
+    add("    location = /_front_auth {")
+    add("      internal;")
+    add("      set $front_auth %s;" % upstream)
+    add("      proxy_pass $front_auth/auth;")
+    add("      proxy_pass_request_body off;")
+    add("      proxy_set_header Content-Length \"\";")
+    add("      proxy_set_header Host $http_host;")
+    add("      proxy_set_header X-Forwarded-Proto $scheme;")
+    add("      proxy_set_header X-Real-IP $remote_addr;")
+    add("      proxy_set_header X-Front-Uri $front_path;")
+    add("      proxy_set_header X-Front-Method $request_method;")
+    add("      proxy_set_header X-Front-From $front_source;")
+    add("      proxy_set_header X-Front-Anonymous $front_anonymous_read;")
+    add("    }")
+    add("    location = /token {")
+    add("      limit_except GET { deny all; }")
+    add("      set $front_auth %s;" % upstream)
+    add("      proxy_pass $front_auth/token$is_args$args;")
+    add("      proxy_set_header Host $http_host;")
+    add("      proxy_set_header X-Forwarded-Proto $scheme;")
+    add("      proxy_set_header X-Real-IP $remote_addr;")
+    add("    }")
+    add("    location @front_unauthorized {")
+    add("      default_type application/json;")
+    add("      # nginx copies the service's WWW-Authenticate challenge to this answer.")
+    add("      add_header Docker-Distribution-Api-Version registry/2.0 always;")
+    add("      return 401 '{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\","
+        "\"detail\":null}]}';")
+    add("    }")
 
 
 # -- a Python reading of the same rules (for tests and for check-mode explanations) ----------
@@ -469,7 +537,8 @@ def decide(access, user, method, path):
 
 def paths(directory):
     return dict((key, os.path.join(directory, name)) for key, name in
-                (("settings", SETTINGS_FILE), ("access", ACCESS_FILE), ("config", CONFIG_FILE)))
+                (("settings", SETTINGS_FILE), ("access", ACCESS_FILE), ("config", CONFIG_FILE),
+                 ("grants", GRANTS_FILE)))
 
 
 def settings_from_text(text, path=SETTINGS_FILE):

@@ -62,6 +62,7 @@ ansible-playbook playbooks/deploy.yml \
   -e registry_type=distribution \
   -e "oci_registry_image=$image" \
   -e "distribution_front_image=$front_image" \
+  -e "distribution_front_auth_image=${OCI_TEST_FRONT_AUTH_IMAGE:-oci-registry-test/front-auth:bookworm}" \
   -e "oci_registry_bind_address=$bind" \
   -e "oci_registry_port=$port" \
   -e distribution_debug_enabled=true \

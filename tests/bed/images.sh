@@ -12,6 +12,8 @@
 #   OCI_TEST_POSTGRES_IMAGE      Debian PostgreSQL 15, a stand-in for Harbor's harbor-db (oci-registry-test/postgres:15)
 #   OCI_TEST_ZOT_STANDIN_IMAGE   a stand-in for zot v2.1.20's process (NOT zot; see its header), with the project's
 #                                config checker                                  (oci-registry-test/zot-standin:v2.1.20)
+#   OCI_TEST_FRONT_AUTH_IMAGE    Debian python3-bcrypt + python3-jwt: the access front's auth service
+#                                (oci-registry-test/front-auth:bookworm; context roles/distribution/files/front-auth)
 #
 # Running the host image. It needs exactly these options (`--privileged` does not work here):
 #   --cap-add SYS_ADMIN --cap-add NET_ADMIN
@@ -43,6 +45,7 @@ postgres_image=${OCI_TEST_POSTGRES_IMAGE:-oci-registry-test/postgres:15}
 zot_standin_image=${OCI_TEST_ZOT_STANDIN_IMAGE:-oci-registry-test/zot-standin:v2.1.20}
 # The project files the zot stand-in carries (its config checker), added to its build context.
 zot_standin_files=(plugins/module_utils/_zot_config.py plugins/module_utils/_errors.py)
+front_auth_image=${OCI_TEST_FRONT_AUTH_IMAGE:-oci-registry-test/front-auth:bookworm}
 
 # The classic builder: BuildKit needs the buildx plugin, which this machine does not have.
 export DOCKER_BUILDKIT=0
@@ -183,3 +186,6 @@ hash=$({
   (cd "$root" && sha256sum "${zot_standin_files[@]}")
 } | sha256sum | cut -c1-16)
 ensure "$zot_standin_image" "$hash" build_zot_standin "$zot_standin_image" "$hash"
+# The role ships this one's definition (it builds it on a registry host where it is absent).
+hash=$(context_hash "$root/roles/distribution/files/front-auth")
+ensure "$front_auth_image" "$hash" build_context "$front_auth_image" "$root/roles/distribution/files/front-auth" "$hash"

@@ -88,7 +88,7 @@ def test_tls_needs_the_generated_ca(host):
     assert host.run("curl -sS -o /dev/null %s", URL).rc == 60
     for path in (CA, "/etc/containers/certs.d/127.0.0.1:5000/ca.crt"):
         assert host.file(path).content_string == host.file(CONFIG_DIR + "/pki/ca.crt").content_string
-    for key in ("/pki/ca.key", "/pki/server.key", "/front/tls/server.key"):
+    for key in ("/pki/ca.key", "/pki/server.key", "/front/tls/server.key", "/front/token.key"):
         assert host.file(CONFIG_DIR + key).mode == 0o600
 
 

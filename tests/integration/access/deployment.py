@@ -16,6 +16,7 @@ from ..registry import free_port
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 DISTRIBUTION_IMAGE = os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8")
 NGINX_IMAGE = os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm")
+FRONT_AUTH_IMAGE = os.environ.get("OCI_TEST_FRONT_AUTH_IMAGE", "oci-registry-test/front-auth:bookworm")
 ACCEPT = ", ".join((
     "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -51,6 +52,7 @@ class Deployment:
             "oci_registry_image": DISTRIBUTION_IMAGE,
             "distribution_image_pull": False,
             "distribution_front_image": NGINX_IMAGE,
+            "distribution_front_auth_image": FRONT_AUTH_IMAGE,
             "oci_registry_port": self.port,
             "oci_registry_bind_address": "127.0.0.1",
             "oci_registry_data_dir": os.path.join(self.dir, "data"),
@@ -94,7 +96,7 @@ class Deployment:
         return PlaybookRun(process)
 
     def remove(self):
-        for container in (self.name + "-front", self.name):
+        for container in (self.name + "-front", self.name + "-auth", self.name):
             subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
         for network in (self.name + "-internal", self.name + "-front"):
             subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)

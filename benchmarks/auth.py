@@ -1,0 +1,222 @@
+"""Benchmark: what a logged-in client pays on the default secure Distribution (issue 13), in one run.
+
+Deploys, with playbooks/deploy.yml, the default secure Distribution: TLS, the access front with its
+authentication service (distribution_front_auth), users at bcrypt cost 12. Starts an open registry
+next to it (the same Distribution image, no front, no auth, plain HTTP). With --auth-basic, a third
+deployment keeps nginx's auth_basic (bcrypt on every request), the front as it was before.
+Then measures, each with its ratio:
+
+  per request      one manifest HEAD: anonymous (public namespace), logged in with Basic (verified
+                   once, then cached), logged in with a token, open registry; and the first logged-in
+                   request (the one bcrypt check)
+  200 HEADs        200 manifest HEADs, one client (keep-alive), each of the same four ways
+  24-layer image   skopeo copy of a 24-layer image: push as a logged-in user, pull logged in and
+                   anonymously, against the same push and pull on the open registry
+
+    .venv/bin/python benchmarks/auth.py [--heads 200] [--layers 24] [--auth-basic]
+
+Nothing here is a test: times vary with the machine; the figures are for people to read.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.integration.access.deployment import Deployment  # noqa: E402  (after sys.path)
+from tests.integration.oci_layout import Layout  # noqa: E402
+from tests.integration.registry import Registry  # noqa: E402
+
+ACCEPT = "application/vnd.oci.image.manifest.v1+json"
+PUBLIC = "provisioning-test/bench"
+
+
+class Secure(Deployment):
+    def __init__(self, users, front_auth=True):
+        super().__init__(users)
+        self.vars["oci_registry_tls"] = True
+        self.vars["distribution_front_auth"] = front_auth
+        # deploy.yml installs the CA for Docker and containers clients: here, not in /etc/*/certs.d.
+        self.vars["oci_registry_ca_docker_dir"] = os.path.join(self.dir, "docker-certs.d")
+        self.vars["oci_registry_ca_containers_dir"] = os.path.join(self.dir, "containers-certs.d")
+        self.url = "https://" + self.host
+
+    @property
+    def ca(self):
+        return os.path.join(self.config_dir, "pki", "ca.crt")
+
+    @property
+    def cert_dir(self):
+        """A directory with only the CA (skopeo takes any *.key in --cert-dir for a client key)."""
+        path = os.path.join(self.dir, "certs")
+        if not os.path.isdir(path):
+            os.makedirs(path)
+            shutil.copyfile(self.ca, os.path.join(path, "ca.crt"))
+        return path
+
+
+def layout_with_layers(directory, layers):
+    layout = Layout(directory)
+    files = [{"layer-%02d.bin" % i: os.urandom(64 * 1024)} for i in range(layers)]
+    layout.tag(layout.image({}, layers=files), "v1")
+    return directory
+
+
+def skopeo(*args, env=None):
+    started = time.monotonic()
+    result = subprocess.run(["skopeo", "--command-timeout", "600s"] + list(args), capture_output=True, text=True,
+                            env=env, check=False, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError("skopeo %s failed: %s" % (args[0], result.stderr[-2000:]))
+    return time.monotonic() - started
+
+
+def heads(url, path, count, verify=True, auth=None, token=None):
+    """Seconds for ``count`` manifest HEADs on one keep-alive session; every answer must be 200."""
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would override the CA given here
+    session.verify = verify
+    session.headers["Accept"] = ACCEPT
+    if auth:
+        session.auth = auth
+    if token:
+        session.headers["Authorization"] = "Bearer " + token
+    session.head(url + path, timeout=60)  # connection and TLS set up, outside the timing
+    started = time.monotonic()
+    for _ in range(count):
+        status = session.head(url + path, timeout=60).status_code
+        if status != 200:
+            raise RuntimeError("HEAD %s answered %d" % (path, status))
+    return time.monotonic() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--heads", type=int, default=200)
+    parser.add_argument("--layers", type=int, default=24)
+    parser.add_argument("--auth-basic", action="store_true",
+                        help="also deploy the front with nginx's auth_basic (bcrypt per request), for comparison")
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="oci-bench-auth-")
+    user = ("ci", "Ci-" + uuid.uuid4().hex[:16])
+    users = [{"name": user[0], "password": user[1]}]  # the default bcrypt cost (12)
+    auth_file = os.path.join(work, "auth.json")
+    with open(auth_file, "w") as handle:
+        handle.write("{}")
+    env = dict(os.environ, REGISTRY_AUTH_FILE=auth_file)
+    deployments, rows = [], []
+    open_registry = Registry(auth=False)
+
+    def row(label, seconds, base=None, note=""):
+        ratio = ("%6.2fx" % (seconds / base)) if base else "      "
+        rows.append("  %-52s %10.1f ms  %s  %s" % (label, seconds * 1000, ratio, note))
+        print(rows[-1], flush=True)
+
+    try:
+        print("deploying the default secure Distribution (TLS, front + auth service, bcrypt cost 12)...", flush=True)
+        started = time.monotonic()
+        secure = Secure(users)
+        deployments.append(secure)
+        run = secure.playbook("deploy.yml")
+        if run.rc != 0:
+            raise RuntimeError("deploy.yml failed:\n%s" % run)
+        print("  deployed in %.0f s" % (time.monotonic() - started), flush=True)
+        open_registry.start()
+        layout = layout_with_layers(os.path.join(work, "layout"), args.layers)
+        certs = secure.cert_dir
+        target = "docker://%s/%s:v1" % (secure.host, PUBLIC)
+        open_target = "docker://127.0.0.1:%d/%s:v1" % (open_registry.port, PUBLIC)
+
+        print("\n%d-layer image (skopeo copy --preserve-digests), ratio to the open registry:" % args.layers)
+        open_push = skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", "oci:%s:v1" % layout,
+                           open_target, env=env)
+        push = skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds", "%s:%s" % user,
+                      "oci:%s:v1" % layout, target, env=env)
+        # A second image: the password is verified already (what every push but the first one costs).
+        second = layout_with_layers(os.path.join(work, "layout2"), args.layers)
+        open_push2 = skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", "oci:%s:v1" % second,
+                            open_target.replace(":v1", ":v2"), env=env)
+        push2 = skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds", "%s:%s" % user,
+                       "oci:%s:v1" % second, target.replace(":v1", ":v2"), env=env)
+        open_pull = skopeo("copy", "--preserve-digests", "--src-tls-verify=false", open_target,
+                           "oci:%s:v1" % os.path.join(work, "open-pull"), env=env)
+        pull = skopeo("copy", "--preserve-digests", "--src-cert-dir", certs, "--src-creds", "%s:%s" % user,
+                      target, "oci:%s:v1" % os.path.join(work, "pull"), env=env)
+        anonymous_pull = skopeo("copy", "--preserve-digests", "--src-cert-dir", certs, "--src-no-creds", target,
+                                "oci:%s:v1" % os.path.join(work, "anon-pull"), env=env)
+        row("push, open registry", open_push)
+        row("push, logged in (secure), first: one bcrypt check", push, open_push)
+        row("push, open registry, second image", open_push2)
+        row("push, logged in (secure), second image", push2, open_push2)
+        row("pull, open registry", open_pull)
+        row("pull, logged in (secure)", pull, open_pull)
+        row("pull, anonymous (secure)", anonymous_pull, open_pull)
+
+        path = "/v2/%s/manifests/v1" % PUBLIC
+        # A fresh Basic credential: the first request pays the one bcrypt check.
+        fresh = requests.Session()
+        fresh.trust_env = False
+        fresh.verify = secure.ca
+        fresh.head(secure.url + "/v2/", timeout=60)
+        # Restart the service so that its cache is empty (the push above verified the password already).
+        subprocess.run(["docker", "restart", secure.name + "-auth"], capture_output=True, check=True)
+        time.sleep(1.0)
+        started = time.monotonic()
+        status = fresh.head(secure.url + path, auth=user, headers={"Accept": ACCEPT}, timeout=60).status_code
+        first = time.monotonic() - started
+        if status != 200:
+            raise RuntimeError("first logged-in HEAD answered %d" % status)
+        token = fresh.get(secure.url + "/token", params={"service": secure.name,
+                                                            "scope": "repository:%s:pull" % PUBLIC},
+                          auth=user, timeout=60).json()["token"]
+
+        print("\n%d manifest HEADs on one connection (total; per request), ratio to anonymous:" % args.heads)
+        timings = {
+            "open registry (HTTP, no auth)": heads(open_registry.url, path, args.heads),
+            "anonymous, public namespace (secure)": heads(secure.url, path, args.heads, verify=secure.ca),
+            "logged in, Basic (secure)": heads(secure.url, path, args.heads, verify=secure.ca, auth=user),
+            "logged in, token (secure)": heads(secure.url, path, args.heads, verify=secure.ca, token=token),
+        }
+        anonymous = timings["anonymous, public namespace (secure)"]
+        for label, seconds in timings.items():
+            row(label, seconds, anonymous, "%.2f ms per request" % (seconds * 1000 / args.heads))
+        print("\nper request (ms), ratio to anonymous:")
+        for label, seconds in timings.items():
+            row(label, seconds / args.heads, anonymous / args.heads)
+        row("first logged-in request (the one bcrypt check)", first, anonymous / args.heads)
+
+        if args.auth_basic:
+            print("\nfor comparison: the front with nginx's auth_basic (bcrypt on every request)...", flush=True)
+            basic = Secure(users, front_auth=False)
+            deployments.append(basic)
+            run = basic.playbook("deploy.yml")
+            if run.rc != 0:
+                raise RuntimeError("deploy.yml (auth_basic) failed:\n%s" % run)
+            basic_target = "docker://%s/%s:v1" % (basic.host, PUBLIC)
+            basic_push = skopeo("copy", "--preserve-digests", "--dest-cert-dir", basic.cert_dir,
+                                "--dest-creds", "%s:%s" % user, "oci:%s:v1" % layout, basic_target, env=env)
+            row("push, logged in (auth_basic front)", basic_push, open_push)
+            count = 10
+            seconds = heads(basic.url, path, count, verify=basic.ca, auth=user)
+            row("logged-in HEAD (auth_basic front), per request", seconds / count, anonymous / args.heads)
+
+        print("\nload average: %s" % " ".join("%.2f" % v for v in os.getloadavg()))
+        print("(2 cores shared with other work: read ratios, not absolute times)")
+    finally:
+        open_registry.remove()
+        for deployment in deployments:
+            deployment.remove()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
