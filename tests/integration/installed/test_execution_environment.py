@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 DISTRIBUTION_IMAGE = os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8")
 NGINX_IMAGE = os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm")
+FRONT_AUTH_IMAGE = os.environ.get("OCI_TEST_FRONT_AUTH_IMAGE", "oci-registry-test/front-auth:bookworm")
 EE_IMAGE = "oci-registry-test/ee"
 EE_LABEL = "provisioning.oci_registry.bed.ee"
 BASE_IMAGE = os.environ.get("OCI_TEST_BASE_IMAGE", "oci-registry-test/debian:bookworm")
@@ -221,6 +222,7 @@ def test_execution_environment_image_deploys_distribution(ee_image, ee_deploymen
         "oci_registry_image": DISTRIBUTION_IMAGE,
         "distribution_image_pull": False,
         "distribution_front_image": NGINX_IMAGE,
+        "distribution_front_auth_image": FRONT_AUTH_IMAGE,
         "oci_registry_port": dep["port"],
         "oci_registry_metrics_port": free_port(),
         "oci_registry_bind_address": "127.0.0.1",

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 DISTRIBUTION_IMAGE = os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8")
 NGINX_IMAGE = os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm")
+FRONT_AUTH_IMAGE = os.environ.get("OCI_TEST_FRONT_AUTH_IMAGE", "oci-registry-test/front-auth:bookworm")
 
 # What a user of the installed collection needs, at the top of the tarball (docs: the guides).
 SHIPPED = {"FILES.json", "MANIFEST.json", "LICENSE", "README.md", "bindep.txt", "requirements.txt",
@@ -182,6 +183,7 @@ def deployment(installed):
         "oci_registry_image": DISTRIBUTION_IMAGE,
         "distribution_image_pull": False,
         "distribution_front_image": NGINX_IMAGE,
+        "distribution_front_auth_image": FRONT_AUTH_IMAGE,
         "oci_registry_port": port,
         "oci_registry_metrics_port": free_port(),
         "oci_registry_bind_address": "127.0.0.1",
