@@ -25,6 +25,17 @@ def undeployed():
         dep.remove()
 
 
+def test_distribution_without_its_containers_names_each_one(undeployed):
+    dep, archive = undeployed
+    run = dep.playbook("restore.yml", registry_type="distribution", restore_from=archive)
+    assert run.rc != 0, run
+    assert "Deploy first" in run.output, run
+    for name, role in ((dep.name, "the registry"), (dep.name + "-front", "the access front"),
+                       (dep.name + "-auth", "the access front's authentication service")):
+        assert "container %s (%s)" % (name, role) in run.output, run
+    assert not os.path.exists(os.path.join(dep.dir, "data.restore")), run
+
+
 def test_zot_without_its_container_says_deploy_first(undeployed):
     dep, archive = undeployed
     run = dep.playbook("restore.yml", registry_type="zot", restore_from=archive)
