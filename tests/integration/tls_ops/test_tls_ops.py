@@ -225,7 +225,7 @@ def test_manage_status_reports_the_repositories(ops):
     assert status["repositories_in_catalog"] == len(catalog["repositories"]), (catalog, status)
     assert status["healthy"] is True, status
     assert status["version"] and status["data_bytes"] > 0, status
-    assert [c["name"] for c in status["containers"] if c["running"]] == [ops.name, ops.name + "-front"]
+    assert [c["name"] for c in status["containers"] if c["running"]] == [ops.name, ops.name + "-auth", ops.name + "-front"]
     logs = ops.playbook("manage.yml", oci_registry_action="logs", oci_registry_manage_log_lines=20)
     assert logs.rc == 0 and "response completed" in logs.output, logs
 
