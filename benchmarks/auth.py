@@ -92,7 +92,7 @@ def heads(url, path, count, verify=True, auth=None, token=None):
         session.headers["Authorization"] = "Bearer " + token
     session.head(url + path, timeout=60)  # connection and TLS set up, outside the timing
     started = time.monotonic()
-    for _ in range(count):
+    for _request in range(count):
         status = session.head(url + path, timeout=60).status_code
         if status != 200:
             raise RuntimeError("HEAD %s answered %d" % (path, status))
@@ -100,7 +100,7 @@ def heads(url, path, count, verify=True, auth=None, token=None):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--heads", type=int, default=200)
     parser.add_argument("--layers", type=int, default=24)
     parser.add_argument("--auth-basic", action="store_true",
@@ -175,9 +175,8 @@ def main():
         first = time.monotonic() - started
         if status != 200:
             raise RuntimeError("first logged-in HEAD answered %d" % status)
-        token = fresh.get(secure.url + "/token", params={"service": secure.name,
-                                                            "scope": "repository:%s:pull" % PUBLIC},
-                          auth=user, timeout=60).json()["token"]
+        params = {"service": secure.name, "scope": "repository:%s:pull" % PUBLIC}
+        token = fresh.get(secure.url + "/token", params=params, auth=user, timeout=60).json()["token"]
 
         print("\n%d manifest HEADs on one connection (total; per request), ratio to anonymous:" % args.heads)
         timings = {

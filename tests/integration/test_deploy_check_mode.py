@@ -21,8 +21,8 @@ def test_check_mode_before_the_first_deployment_changes_nothing(tmp_path):
          "-e", "registry_type=distribution",
          "-e", "oci_registry_image=%s" % os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8"),
          "-e", "distribution_front_image=%s" % os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm"),
-         "-e", "distribution_front_auth_image=%s" % os.environ.get("OCI_TEST_FRONT_AUTH_IMAGE",
-                                                                    "oci-registry-test/front-auth:bookworm"),
+         "-e", "distribution_front_auth_image=%s" % os.environ.get(
+             "OCI_TEST_FRONT_AUTH_IMAGE", "oci-registry-test/front-auth:bookworm"),
          "-e", "oci_registry_port=%d" % free_port(), "-e", "oci_registry_metrics_port=%d" % free_port(),
          "-e", "oci_registry_container_name=%s" % name,
          "-e", "oci_registry_config_dir=%s" % config_dir, "-e", "oci_registry_data_dir=%s" % data_dir],

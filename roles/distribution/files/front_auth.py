@@ -426,7 +426,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--listen", default="0.0.0.0:5001", help="address:port")
     parser.add_argument("--htpasswd", required=True)
     parser.add_argument("--grants", required=True)

@@ -114,7 +114,7 @@ def test_basic_is_verified_once_then_cached(service):
     assert ask(service, "GET", "/v2/", basic("alice", PASSWORDS["alice"]))[:2] == (200, "alice")
     first = time.monotonic() - started
     started = time.monotonic()
-    for _ in range(20):
+    for _request in range(20):
         assert ask(service, "GET", "/v2/", basic("alice", PASSWORDS["alice"]))[:2] == (200, "alice")
     cached = (time.monotonic() - started) / 20
     assert cached < first / 10, (first, cached)
@@ -136,7 +136,7 @@ def test_changed_password_and_removed_user_miss_the_cache(service):
 
 
 def test_failures_are_limited_per_address(service):
-    for _ in range(5):
+    for _attempt in range(5):
         assert not service.guard.check("alice", "guess", "10.0.0.9")
     assert service.guard.blocked("10.0.0.9")
     assert not service.guard.check("alice", PASSWORDS["alice"], "10.0.0.9")  # locked out, even when right
