@@ -32,36 +32,12 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.integration.access.deployment import Deployment  # noqa: E402  (after sys.path)
+from tests.integration.access.deployment import SecureDeployment as Secure  # noqa: E402  (after sys.path)
 from tests.integration.oci_layout import Layout  # noqa: E402
 from tests.integration.registry import Registry  # noqa: E402
 
 ACCEPT = "application/vnd.oci.image.manifest.v1+json"
 PUBLIC = "provisioning-test/bench"
-
-
-class Secure(Deployment):
-    def __init__(self, users, front_auth=True):
-        super().__init__(users)
-        self.vars["oci_registry_tls"] = True
-        self.vars["distribution_front_auth"] = front_auth
-        # deploy.yml installs the CA for Docker and containers clients: here, not in /etc/*/certs.d.
-        self.vars["oci_registry_ca_docker_dir"] = os.path.join(self.dir, "docker-certs.d")
-        self.vars["oci_registry_ca_containers_dir"] = os.path.join(self.dir, "containers-certs.d")
-        self.url = "https://" + self.host
-
-    @property
-    def ca(self):
-        return os.path.join(self.config_dir, "pki", "ca.crt")
-
-    @property
-    def cert_dir(self):
-        """A directory with only the CA (skopeo takes any *.key in --cert-dir for a client key)."""
-        path = os.path.join(self.dir, "certs")
-        if not os.path.isdir(path):
-            os.makedirs(path)
-            shutil.copyfile(self.ca, os.path.join(path, "ca.crt"))
-        return path
 
 
 def layout_with_layers(directory, layers):

@@ -139,3 +139,32 @@ def make_layout(directory, tag="v1", text=None):
     content = (text or uuid.uuid4().hex).encode()
     layout.tag(layout.image({"hello.txt": content}), tag)
     return directory
+
+
+class SecureDeployment(Deployment):
+    """The default secure Distribution: TLS and the access front with its authentication service
+    (``front_auth=False``: nginx's auth_basic, as the front was before the service)."""
+
+    def __init__(self, users, front_auth=True, token_ttl=None):
+        super().__init__(users)
+        self.vars["oci_registry_tls"] = True
+        self.vars["distribution_front_auth"] = front_auth
+        if token_ttl is not None:
+            self.vars["distribution_front_token_ttl"] = token_ttl
+        # deploy.yml installs the CA for Docker and containers clients: here, not in /etc/*/certs.d.
+        self.vars["oci_registry_ca_docker_dir"] = os.path.join(self.dir, "docker-certs.d")
+        self.vars["oci_registry_ca_containers_dir"] = os.path.join(self.dir, "containers-certs.d")
+        self.url = "https://" + self.host
+
+    @property
+    def ca(self):
+        return os.path.join(self.config_dir, "pki", "ca.crt")
+
+    @property
+    def cert_dir(self):
+        """A directory with only the CA (skopeo takes any *.key in --cert-dir for a client key)."""
+        path = os.path.join(self.dir, "certs")
+        if not os.path.isdir(path):
+            os.makedirs(path)
+            shutil.copyfile(self.ca, os.path.join(path, "ca.crt"))
+        return path

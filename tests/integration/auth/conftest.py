@@ -1,13 +1,11 @@
 """The default secure Distribution (TLS, the access front with its authentication service, users
 at bcrypt cost 12), deployed by playbooks/deploy.yml, for the authentication tests."""
 
-import os
-import shutil
 import uuid
 
 import pytest
 
-from ..access.deployment import Deployment
+from ..access.deployment import SecureDeployment
 
 TOKEN_TTL = 20
 
@@ -19,28 +17,11 @@ USERS = [
 ]
 
 
-class SecureDeployment(Deployment):
+class AuthDeployment(SecureDeployment):
+    """The secure deployment, with tokens that expire within the tests."""
+
     def __init__(self, users):
-        super().__init__(users)
-        self.vars["oci_registry_tls"] = True
-        self.vars["distribution_front_token_ttl"] = TOKEN_TTL
-        # deploy.yml installs the CA for Docker and containers clients: here, not in /etc/*/certs.d.
-        self.vars["oci_registry_ca_docker_dir"] = os.path.join(self.dir, "docker-certs.d")
-        self.vars["oci_registry_ca_containers_dir"] = os.path.join(self.dir, "containers-certs.d")
-        self.url = "https://" + self.host
-
-    @property
-    def ca(self):
-        return os.path.join(self.config_dir, "pki", "ca.crt")
-
-    @property
-    def cert_dir(self):
-        """A directory with only the CA (skopeo takes any *.key in --cert-dir for a client key)."""
-        path = os.path.join(self.dir, "certs")
-        if not os.path.isdir(path):
-            os.makedirs(path)
-            shutil.copyfile(self.ca, os.path.join(path, "ca.crt"))
-        return path
+        super().__init__(users, token_ttl=TOKEN_TTL)
 
     @property
     def secrets(self):
@@ -50,7 +31,7 @@ class SecureDeployment(Deployment):
 
 @pytest.fixture(scope="package")
 def secure():
-    dep = SecureDeployment(users=[dict(u) for u in USERS])
+    dep = AuthDeployment(users=[dict(u) for u in USERS])
     try:
         run = dep.playbook("deploy.yml")
         assert run.rc == 0, run
