@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 
 import requests
 
@@ -59,6 +60,22 @@ class Api:
     def get(self, path, **kwargs):
         return requests.get(self.url + path, auth=self.creds, timeout=20, verify=self.verify,
                             headers={"Accept": ACCEPT}, **kwargs)
+
+    def wait_ready(self, timeout=30):
+        """After `docker start`, until the registry answers through the front: the container runs before
+        Distribution listens, and the front answers 502 meanwhile (the authentication service, which no
+        longer spends a bcrypt check on every request, leaves no such head start)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = self.get("/v2/").status_code
+            except requests.ConnectionError:
+                status = None
+            if status == 200:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("%s/v2/ did not answer 200 within %ds (last: %s)" % (self.url, timeout, status))
+            time.sleep(0.2)
 
     def tags(self, repository):
         response = self.get("/v2/%s/tags/list" % repository)

@@ -68,6 +68,7 @@ def test_2_backup_destroy_restore_same_digests(world):
     shutil.rmtree(os.path.join(dep.dir, "data"))
     os.makedirs(os.path.join(dep.dir, "data"))
     subprocess.run(["docker", "start", dep.name], check=True, capture_output=True)
+    api.wait_ready()
     assert api.tags("provisioning-platform/base") == []
     run = dep.playbook("restore.yml", restore_from=archives[0])
     assert run.rc == 0, run

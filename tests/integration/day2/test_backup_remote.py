@@ -121,6 +121,7 @@ def test_3_restore_from_the_backup_host_same_digests(world):
     shutil.rmtree(os.path.join(dep.dir, "data"))
     os.makedirs(os.path.join(dep.dir, "data"))
     subprocess.run(["docker", "start", dep.name], check=True, capture_output=True)
+    api.wait_ready()
     assert api.tags("provisioning-platform/base") == []
     run = dep.playbook("restore.yml", *inventory, restore_host=store, restore_from="%s/%s" % (REMOTE_DIR, newest))
     assert run.rc == 0, run

@@ -147,6 +147,7 @@ def test_5_registry_left_read_only_is_put_back(seeded):
     with open(config_file, "w") as handle:
         yaml.safe_dump(config, handle)
     subprocess.run(["docker", "restart", dep.name], check=True, capture_output=True)
+    Api(dep.url, dep.admin).wait_ready()
     layout_dir = tempfile.mkdtemp(prefix="oci-gc-ro-")
     layout = new_layout(layout_dir)
     layout.tag(image(layout, "ro", "2020-02-01T00:00:00Z"), "ro")
