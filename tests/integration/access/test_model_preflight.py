@@ -67,15 +67,21 @@ def _nothing_created(dep):
     assert networks == [], networks
 
 
+def _refused_in_preflight(dep, message):
+    """deploy.yml fails in the task that checks the access model, with `message`; the run is returned."""
+    run = dep.playbook("deploy.yml")
+    assert run.rc != 0, run
+    task, result = _failed_task(run.output)
+    assert task.startswith("Preflight | Check the access model"), (task, run)
+    assert message in result["msg"], result["msg"]
+    return run
+
+
 @pytest.mark.parametrize("users,namespaces,message", [m[1:] for m in BAD_MODELS], ids=[m[0] for m in BAD_MODELS])
 def test_distribution_refuses_a_bad_model_before_anything_is_created(users, namespaces, message):
     dep = Deployment(users=users, namespaces=namespaces)
     try:
-        run = dep.playbook("deploy.yml")
-        assert run.rc != 0, run
-        task, result = _failed_task(run.output)
-        assert task.startswith("Preflight | Check the access model"), (task, run)
-        assert message in result["msg"], result["msg"]
+        run = _refused_in_preflight(dep, message)
         # Nothing past the preflight ran.
         assert "TASK [Deploy the registry with its role]" not in run.output, run
         _nothing_created(dep)
@@ -97,11 +103,7 @@ def test_zot_and_harbor_refuse_a_bad_model_in_the_same_preflight(registry_type, 
     dep.vars["registry_type"] = registry_type
     dep.vars["oci_registry_image"] = "oci-registry-test/absent-%s:never-pulled" % registry_type
     try:
-        run = dep.playbook("deploy.yml")
-        assert run.rc != 0, run
-        task, result = _failed_task(run.output)
-        assert task.startswith("Preflight | Check the access model"), (task, run)
-        assert message in result["msg"], result["msg"]
+        run = _refused_in_preflight(dep, message)
         assert "Admin password | Create the config directory" not in run.output, run
         _nothing_created(dep)
     finally:
