@@ -24,6 +24,14 @@ ACCEPT = ", ".join((
 RECAP = re.compile(r"^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
+def remove_distribution(name):
+    """The containers and networks the distribution role creates for a deployment named ``name``."""
+    for container in (name + "-front", name + "-auth", name):
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
+    for network in (name + "-internal", name + "-front"):
+        subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
+
+
 class PlaybookRun:
     def __init__(self, process):
         self.rc = process.returncode
@@ -96,10 +104,7 @@ class Deployment:
         return PlaybookRun(process)
 
     def remove(self):
-        for container in (self.name + "-front", self.name + "-auth", self.name):
-            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
-        for network in (self.name + "-internal", self.name + "-front"):
-            subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
+        remove_distribution(self.name)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- real clients -----------------------------------------------------------------------

@@ -4,11 +4,34 @@ import os
 import subprocess
 import sys
 
+from ..access.deployment import DISTRIBUTION_IMAGE, FRONT_AUTH_IMAGE, NGINX_IMAGE
 from ..registry import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 FQCN = "provisioning.oci_registry"
 BIN = os.path.dirname(sys.executable)
+
+
+def distribution_variables(name, base, port, password):
+    """deploy.yml's variables for a Distribution named ``name`` on 127.0.0.1:``port`` from the test bed's images,
+    with its directories under ``base``. TLS stays on (the default): playbooks/tasks/tls.yml and
+    community.crypto run; the CA goes to directories of the test, not to this machine's /etc/*/certs.d."""
+    return {
+        "registry_type": "distribution",
+        "oci_registry_image": DISTRIBUTION_IMAGE,
+        "distribution_image_pull": False,
+        "distribution_front_image": NGINX_IMAGE,
+        "distribution_front_auth_image": FRONT_AUTH_IMAGE,
+        "oci_registry_port": port,
+        "oci_registry_metrics_port": free_port(),
+        "oci_registry_bind_address": "127.0.0.1",
+        "oci_registry_container_name": name,
+        "oci_registry_config_dir": os.path.join(base, "etc"),
+        "oci_registry_data_dir": os.path.join(base, "data"),
+        "oci_registry_admin_password": password,
+        "oci_registry_ca_docker_dir": os.path.join(base, "docker-certs.d"),
+        "oci_registry_ca_containers_dir": os.path.join(base, "containers-certs.d"),
+    }
 
 
 def checkout_files(*tops):

@@ -19,13 +19,12 @@ import yaml
 from ansible_builder.ee_schema import validate_schema
 from bindep.depends import Depends
 
+from ..access.deployment import remove_distribution
 from ..registry import free_port
+from .installation import distribution_variables
 
 pytestmark = pytest.mark.integration
 
-DISTRIBUTION_IMAGE = os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8")
-NGINX_IMAGE = os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm")
-FRONT_AUTH_IMAGE = os.environ.get("OCI_TEST_FRONT_AUTH_IMAGE", "oci-registry-test/front-auth:bookworm")
 EE_IMAGE = "oci-registry-test/ee"
 EE_LABEL = "provisioning.oci_registry.bed.ee"
 BASE_IMAGE = os.environ.get("OCI_TEST_BASE_IMAGE", "oci-registry-test/debian:bookworm")
@@ -209,30 +208,13 @@ def ee_deployment(tmp_path):
     dep = {"name": name, "base": base, "port": free_port(), "password": "Ee-" + uuid.uuid4().hex[:16],
            "runner": name + "-runner"}
     yield dep
-    for container in (dep["runner"], name + "-front", name):
-        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
-    for network in (name + "-internal", name + "-front"):
-        subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
+    subprocess.run(["docker", "rm", "-f", dep["runner"]], capture_output=True, check=False)
+    remove_distribution(name)
 
 
 def test_execution_environment_image_deploys_distribution(ee_image, ee_deployment):
     dep, base = ee_deployment, ee_deployment["base"]
-    variables = {
-        "registry_type": "distribution",
-        "oci_registry_image": DISTRIBUTION_IMAGE,
-        "distribution_image_pull": False,
-        "distribution_front_image": NGINX_IMAGE,
-        "distribution_front_auth_image": FRONT_AUTH_IMAGE,
-        "oci_registry_port": dep["port"],
-        "oci_registry_metrics_port": free_port(),
-        "oci_registry_bind_address": "127.0.0.1",
-        "oci_registry_container_name": dep["name"],
-        "oci_registry_config_dir": os.path.join(base, "etc"),
-        "oci_registry_data_dir": os.path.join(base, "data"),
-        "oci_registry_admin_password": dep["password"],
-        "oci_registry_ca_docker_dir": os.path.join(base, "docker-certs.d"),
-        "oci_registry_ca_containers_dir": os.path.join(base, "containers-certs.d"),
-    }
+    variables = distribution_variables(dep["name"], base, dep["port"], dep["password"])
     with open(os.path.join(base, "vars.yml"), "w") as handle:
         yaml.safe_dump(variables, handle)
     with open(os.path.join(base, "hosts.yml"), "w") as handle:

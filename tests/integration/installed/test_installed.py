@@ -11,7 +11,6 @@ inventory/, the .build/collections link) is seen.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import textwrap
@@ -20,15 +19,12 @@ import uuid
 import pytest
 import yaml
 
-from ..access.deployment import RECAP
+from ..access.deployment import RECAP, remove_distribution
 from ..registry import free_port
-from .installation import FQCN, ROOT, checkout_files
+from .installation import FQCN, ROOT, checkout_files, distribution_variables
 
 pytestmark = pytest.mark.integration
 
-DISTRIBUTION_IMAGE = os.environ.get("OCI_TEST_DISTRIBUTION_IMAGE", "oci-registry-test/distribution:2.8")
-NGINX_IMAGE = os.environ.get("OCI_TEST_NGINX_IMAGE", "oci-registry-test/nginx:bookworm")
-FRONT_AUTH_IMAGE = os.environ.get("OCI_TEST_FRONT_AUTH_IMAGE", "oci-registry-test/front-auth:bookworm")
 
 # What a user of the installed collection needs, at the top of the tarball (docs: the guides).
 SHIPPED = {"FILES.json", "MANIFEST.json", "LICENSE", "README.md", "bindep.txt", "requirements.txt",
@@ -178,25 +174,7 @@ def deployment(installed):
     base = os.path.join(installed.base, "deploy")
     port = free_port()
     password = "Inst-" + uuid.uuid4().hex[:16]
-    variables = {
-        "registry_type": "distribution",
-        "oci_registry_image": DISTRIBUTION_IMAGE,
-        "distribution_image_pull": False,
-        "distribution_front_image": NGINX_IMAGE,
-        "distribution_front_auth_image": FRONT_AUTH_IMAGE,
-        "oci_registry_port": port,
-        "oci_registry_metrics_port": free_port(),
-        "oci_registry_bind_address": "127.0.0.1",
-        "oci_registry_container_name": name,
-        "oci_registry_config_dir": os.path.join(base, "etc"),
-        "oci_registry_data_dir": os.path.join(base, "data"),
-        "oci_registry_admin_user": "admin",
-        "oci_registry_admin_password": password,
-        # TLS stays on (the default): the installed playbooks/tasks/tls.yml and community.crypto run.
-        # Its CA goes to directories of the test, not to this machine's /etc/docker/certs.d.
-        "oci_registry_ca_docker_dir": os.path.join(base, "docker-certs.d"),
-        "oci_registry_ca_containers_dir": os.path.join(base, "containers-certs.d"),
-    }
+    variables = dict(distribution_variables(name, base, port, password), oci_registry_admin_user="admin")
     os.makedirs(base)
     vars_file = os.path.join(base, "vars.yml")
     with open(vars_file, "w") as handle:
@@ -209,10 +187,7 @@ def deployment(installed):
     dep = {"name": name, "port": port, "password": password, "vars_file": vars_file, "inventory": inventory,
            "ca": os.path.join(base, "etc", "pki", "ca.crt")}
     yield dep
-    for container in (name + "-front", name):
-        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
-    for network in (name + "-internal", name + "-front"):
-        subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
+    remove_distribution(name)
     shutil.rmtree(base, ignore_errors=True)
 
 
