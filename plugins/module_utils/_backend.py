@@ -112,6 +112,48 @@ class Backend:
         self.not_supported("access policies")
 
 
+    # -- mirrors, replication, vulnerability scanning (issue 16) -----------------------------------
+    # Shapes are those of _model.py's normalize_mirrors / normalize_replications (see there):
+    #   mirror      {name, url, username, password, tls_verify, repositories: [glob], namespace,
+    #                ttl, port, state}
+    #   replication {name, direction: pull|push, remote: {url, username, password, tls_verify},
+    #                repositories: [glob], tags: [glob], destination_namespace, trigger: manual|scheduled|on_push,
+    #                schedule, deletions: bool, state}
+    #   scan        (a namespace's ``scan`` key) None | {on_push: bool, block_severity: none|low|medium|high|critical}
+    # Writes take ``check_mode`` and return an AccessChange whose before/after never hold a password.
+    def mirror_get(self, name):
+        """The mirror ``name`` in the normalized shape (password None), or None."""
+        self.not_supported("mirrors set through the API")
+
+    def mirror_names(self):
+        """Sorted names of the mirrors the registry holds."""
+        self.not_supported("mirrors set through the API")
+
+    def mirror_ensure(self, mirror, check_mode=False):
+        """Make one mirror (normalized) exist as given, or be absent (state absent)."""
+        self.not_supported("mirrors set through the API")
+
+    def replication_get(self, name):
+        """The replication ``name`` in the normalized shape (passwords None), or None."""
+        self.not_supported("replication set through the API")
+
+    def replication_names(self):
+        self.not_supported("replication set through the API")
+
+    def replication_ensure(self, replication, check_mode=False):
+        """Make one replication (normalized) exist as given, or be absent (state absent)."""
+        self.not_supported("replication set through the API")
+
+    def replication_run(self, name, wait=True, timeout=600):
+        """Run the replication ``name`` now. {status, copied: [{repository, tag, digest}], failed: int}."""
+        self.not_supported("running a replication")
+
+    def scan(self, repository, reference, wait=True, timeout=600, check_mode=False):
+        """Scan one image and return {repository, reference, digest, scanned: bool (a scan was started),
+        status, vulnerabilities: {critical, high, medium, low, unknown}}."""
+        self.not_supported("vulnerability scanning")
+
+
 class AccessOptions:
     """Where a file-based backend keeps users and rules on the registry host, and how it
     writes them. Files are written in place (open, truncate, write) after validation, so
