@@ -81,7 +81,7 @@ molecule: bed
 # One pytest run for unit, integration and Molecule scenarios, so that one summary line
 # counts every test (and a run that collects nothing fails: see tests/conftest.py).
 pytest: bed reference
-	pytest tests/unit tests/integration tests/molecule
+	pytest --durations=40 tests/unit tests/integration tests/molecule
 
 test: bed sanity lint pytest
 

@@ -27,6 +27,8 @@ class Backend:
     """What every registry type offers. Adapters override what their registry has."""
 
     registry_type = None
+    # {capability: how this type does it instead}, appended to "not supported" errors.
+    hints = {}
     # Where the registry serves its metrics on its own port (zot: extensions.metrics.prometheus.path).
     metrics_path = "/metrics"
 
@@ -43,7 +45,26 @@ class Backend:
         return None
 
     def not_supported(self, what):
-        raise OciRegistryError("%s is not supported on registry_type %s" % (what, self.registry_type))
+        hint = self.hints.get(what)
+        raise OciRegistryError("%s is not supported on registry_type %s%s" % (
+            what, self.registry_type, ": " + hint if hint else ""))
+
+    # -- registry-wide settings set through the API (Harbor) ----------------------------
+    def read_only(self):
+        """True when the registry refuses pushes and deletes (its read-only mode)."""
+        self.not_supported("a read-only mode set through the API")
+
+    def ensure_read_only(self, flag, check_mode=False):
+        """(changed, before, after) of setting the read-only mode to ``flag``."""
+        self.not_supported("a read-only mode set through the API")
+
+    def gc_schedule_state(self):
+        """The garbage-collection schedule {type, cron, parameters}, or None when none is set."""
+        self.not_supported("a garbage-collection schedule")
+
+    def ensure_gc_schedule(self, cron=None, delete_untagged=True, workers=1, check_mode=False):
+        """(changed, before, after) of scheduling GC with ``cron``, or cancelling it with None."""
+        self.not_supported("a garbage-collection schedule")
 
     # -- webhooks set through the registry's API ---------------------------------------
     def webhook_policies(self, webhooks):
@@ -111,7 +132,6 @@ class Backend:
         the ``authenticated`` subject stands for where a backend must list users (harbor)."""
         self.not_supported("access policies")
 
-
     # -- mirrors, replication, vulnerability scanning (issue 16) -----------------------------------
     # Shapes are those of _model.py's normalize_mirrors / normalize_replications (see there):
     #   mirror      {name, url, username, password, tls_verify, repositories: [glob], namespace,
@@ -121,6 +141,7 @@ class Backend:
     #                schedule, deletions: bool, state}
     #   scan        (a namespace's ``scan`` key) None | {on_push: bool, block_severity: none|low|medium|high|critical}
     # Writes take ``check_mode`` and return an AccessChange whose before/after never hold a password.
+
     def mirror_get(self, name):
         """The mirror ``name`` in the normalized shape (password None), or None."""
         self.not_supported("mirrors set through the API")

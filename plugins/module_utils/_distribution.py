@@ -27,6 +27,11 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
 
 class DistributionBackend(Backend):
     registry_type = "distribution"
+    hints = {
+        "a read-only mode set through the API": "Distribution's read-only mode is storage.maintenance.readonly in "
+        "config.yml (role provisioning.oci_registry.distribution, tasks_from maintenance.yml)",
+        "a garbage-collection schedule": "Distribution collects garbage only offline (playbooks/gc.yml)",
+    }
 
     def health_checks(self, runner, debug_url=None):
         if not debug_url:

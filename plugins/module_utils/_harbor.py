@@ -32,6 +32,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend
     Backend,
     NamespaceNotEmptyError,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import MASK
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     OciRegistryError,
@@ -539,7 +540,6 @@ def robot_permissions(permissions, level, project=None):
 
 WEBHOOK_EVENTS = {"push": "PUSH_ARTIFACT", "pull": "PULL_ARTIFACT", "delete": "DELETE_ARTIFACT"}
 WEBHOOK_DESCRIPTION = "managed by provisioning.oci_registry"
-MASK = "********"
 
 
 def webhook_address(url, where="url"):
@@ -1223,6 +1223,8 @@ class HarborBackend(Backend):
 
     def ensure_gc_schedule(self, cron=None, delete_untagged=True, workers=1, check_mode=False):
         """Schedule GC with a six-field cron, or cancel it with ``cron=None``. Returns (changed, before, after)."""
+        if not 1 <= int(workers) <= 10:
+            raise InvalidParameterError("workers must be between 1 and 10 (Harbor's limit), got %d" % workers)
         before = self.gc_schedule_state()
         if cron is None:
             after = None

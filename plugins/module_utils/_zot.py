@@ -215,6 +215,11 @@ def _zot_namespace(files, name):
 
 class ZotBackend(Backend):
     registry_type = "zot"
+    hints = {
+        "a read-only mode set through the API": "zot has no read-only mode",
+        "a garbage-collection schedule": "zot collects garbage on its own interval (storage.gcInterval, role "
+        "variable zot_gc_interval)",
+    }
 
     def __init__(self, client):
         super().__init__(client)

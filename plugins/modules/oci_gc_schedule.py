@@ -90,11 +90,21 @@ diff:
 """
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
-    InvalidParameterError,
-    OciRegistryError,
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    registry_module,
+    run_module,
 )
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
+
+
+def run(module):
+    params = module.params
+    backend = backend_from_params(params)
+    cron = params["cron"] if params["state"] == "present" else None
+    changed, before, after = backend.ensure_gc_schedule(cron=cron, delete_untagged=params["delete_untagged"],
+                                                        workers=params["workers"], check_mode=module.check_mode)
+    result = dict(changed=changed, schedule=after, previous=before)
+    return add_diff(module, result, dict(schedule=before), dict(schedule=after), when_changed=True)
 
 
 def main():
@@ -102,24 +112,7 @@ def main():
                                   workers=dict(type="int", default=1),
                                   state=dict(type="str", choices=["present", "absent"], default="present")),
                              required_if=[("state", "present", ("cron",))])
-    params = module.params
-    try:
-        if params["registry_type"] != "harbor":
-            raise InvalidParameterError(
-                "oci_gc_schedule works with registry_type=harbor only (it is %s): zot collects garbage on its own "
-                "interval (storage.gcInterval), Distribution only offline (playbooks/gc.yml)" % params["registry_type"])
-        if not 1 <= params["workers"] <= 10:
-            raise InvalidParameterError("workers must be between 1 and 10 (Harbor's limit), got %d" % params["workers"])
-        backend = backend_from_params(params)
-        cron = params["cron"] if params["state"] == "present" else None
-        changed, before, after = backend.ensure_gc_schedule(cron=cron, delete_untagged=params["delete_untagged"],
-                                                            workers=params["workers"], check_mode=module.check_mode)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    result = dict(changed=changed, schedule=after, previous=before)
-    if changed and module._diff:
-        result["diff"] = dict(before=dict(schedule=before), after=dict(schedule=after))
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -153,16 +153,16 @@ restart_required:
   sample: true
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
-    access_argument_spec,
-    access_backend,
-)
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import access_backend
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
     normalize_namespace,
     normalize_namespaces,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    ACCESS,
+    registry_module,
+    run_module,
 )
 
 
@@ -180,7 +180,8 @@ def _view(namespace):
     return dict((k, namespace.get(k)) for k in ("description", "public", "quota_gb", "retention"))
 
 
-def run(module, backend):
+def run(module):
+    backend = access_backend(module)
     params = module.params
     results, before, after, warnings = [], {}, {}, []
     restart = False
@@ -198,15 +199,12 @@ def run(module, backend):
     for warning in dict.fromkeys(warnings):
         module.warn(warning)
     result = dict(changed=any(r["changed"] for r in results), namespaces=results, restart_required=restart)
-    if module._diff:
-        result["diff"] = dict(before=dict((k, v) for k, v in before.items() if v is not None),
-                              after=dict((k, v) for k, v in after.items() if v is not None))
-    return result
+    return add_diff(module, result, before, after, drop_none=True)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=access_argument_spec(
+    module = registry_module(
+        dict(
             name=dict(type="str"),
             description=dict(type="str", default=""),
             public=dict(type="bool", default=False),
@@ -218,14 +216,9 @@ def main():
         ),
         mutually_exclusive=[("name", "namespaces")],
         required_one_of=[("name", "namespaces")],
-        supports_check_mode=True,
+        options_kind=ACCESS,
     )
-    try:
-        backend = access_backend(module)
-        result = run(module, backend)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

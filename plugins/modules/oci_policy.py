@@ -114,18 +114,18 @@ restart_required:
   sample: true
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
-    access_argument_spec,
-    access_backend,
-)
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import access_backend
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
     check_namespace_name,
     check_user_name,
     normalize_namespaces,
     normalize_policies,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    ACCESS,
+    registry_module,
+    run_module,
 )
 
 
@@ -137,7 +137,8 @@ def wanted(params):
                                                                                         "policies"))]
 
 
-def run(module, backend):
+def run(module):
+    backend = access_backend(module)
     params = module.params
     managed = None
     if params["managed_users"] is not None:
@@ -153,14 +154,12 @@ def run(module, backend):
     for warning in dict.fromkeys(warnings):
         module.warn(warning)
     result = dict(changed=any(r["changed"] for r in results), namespaces=results, restart_required=restart)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    return result
+    return add_diff(module, result, before, after)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=access_argument_spec(
+    module = registry_module(
+        dict(
             namespace=dict(type="str"),
             policies=dict(type="list", elements="dict", default=[]),
             namespaces=dict(type="list", elements="dict"),
@@ -168,14 +167,9 @@ def main():
         ),
         mutually_exclusive=[("namespace", "namespaces")],
         required_one_of=[("namespace", "namespaces")],
-        supports_check_mode=True,
+        options_kind=ACCESS,
     )
-    try:
-        backend = access_backend(module)
-        result = run(module, backend)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

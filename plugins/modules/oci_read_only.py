@@ -75,34 +75,27 @@ diff:
 """
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
-    InvalidParameterError,
-    OciRegistryError,
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    registry_module,
+    run_module,
 )
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
+
+
+def run(module):
+    params = module.params
+    backend = backend_from_params(params)
+    if params["read_only"] is None:
+        before = backend.read_only()
+        changed, after = False, before
+    else:
+        changed, before, after = backend.ensure_read_only(params["read_only"], check_mode=module.check_mode)
+    result = dict(changed=changed, read_only=after, previous=before)
+    return add_diff(module, result, dict(read_only=before), dict(read_only=after), when_changed=True)
 
 
 def main():
-    module = registry_module(dict(read_only=dict(type="bool")))
-    params = module.params
-    try:
-        if params["registry_type"] != "harbor":
-            raise InvalidParameterError(
-                "oci_read_only works with registry_type=harbor only (it is %s): Distribution's read-only mode is "
-                "storage.maintenance.readonly in config.yml (role provisioning.oci_registry.distribution, "
-                "tasks_from maintenance.yml); zot has no read-only mode" % params["registry_type"])
-        backend = backend_from_params(params)
-        if params["read_only"] is None:
-            before = backend.read_only()
-            changed, after = False, before
-        else:
-            changed, before, after = backend.ensure_read_only(params["read_only"], check_mode=module.check_mode)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    result = dict(changed=changed, read_only=after, previous=before)
-    if changed and module._diff:
-        result["diff"] = dict(before=dict(read_only=before), after=dict(read_only=after))
-    module.exit_json(**result)
+    run_module(registry_module(dict(read_only=dict(type="bool"))), run)
 
 
 if __name__ == "__main__":

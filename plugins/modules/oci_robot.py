@@ -264,12 +264,13 @@ diff:
 """
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
-    InvalidParameterError,
-    OciRegistryError,
-)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor import robot_names
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    registry_module,
+    run_module,
+)
 
 ACCESS_SPEC = dict(
     resource=dict(type="str", required=True),
@@ -323,19 +324,17 @@ def _full_name(backend, name, level, project):
     return robot_names(name, level, project, backend.robot_prefix())[1]
 
 
+def apply(module):
+    result, before, after = run(module, backend_from_params(module.params))
+    return add_diff(module, result, before or {}, after or {})
+
+
 def main():
     module = registry_module(
         options(),
         required_if=[("level", "project", ["project"]), ("state", "present", ["permissions"])],
     )
-    try:
-        backend = backend_from_params(module.params)
-        result, before, after = run(module, backend)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    if module._diff:
-        result["diff"] = dict(before=before or {}, after=after or {})
-    module.exit_json(**result)
+    run_module(module, apply)
 
 
 if __name__ == "__main__":

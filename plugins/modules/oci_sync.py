@@ -277,15 +277,9 @@ errors:
   sample: []
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import CONNECTION_ARGSPEC
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-)
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module, run_module
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._sync import SyncEngine
 
 
@@ -296,9 +290,24 @@ def endpoint_spec():
     return dict(type="dict", required=True, options=spec, required_together=[["client_cert", "client_key"]])
 
 
+def run(module):
+    params = module.params
+    source = backend_from_params(params["source"])
+    destination = backend_from_params(params["destination"])
+    engine = SyncEngine(source.oci, destination.oci, repositories=params["repositories"], tags=params["tags"],
+                        destination_prefix=params["destination_prefix"], workers=params["workers"],
+                        check_mode=module.check_mode)
+    result = engine.run()
+    errors = result["errors"]
+    if errors:
+        module.fail_json(msg="oci_sync: %d problem%s: %s" % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)),
+                         **result)
+    return result
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    module = registry_module(
+        dict(
             source=endpoint_spec(),
             destination=endpoint_spec(),
             repositories=dict(type="list", elements="str", default=["*"]),
@@ -306,25 +315,9 @@ def main():
             destination_prefix=dict(type="str", default=""),
             workers=dict(type="int", default=8),
         ),
-        supports_check_mode=True,
+        options_kind=None,  # two registries: each its own nested connection options
     )
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-    params = module.params
-    try:
-        source = backend_from_params(params["source"])
-        destination = backend_from_params(params["destination"])
-        engine = SyncEngine(source.oci, destination.oci, repositories=params["repositories"], tags=params["tags"],
-                            destination_prefix=params["destination_prefix"], workers=params["workers"],
-                            check_mode=module.check_mode)
-        result = engine.run()
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    errors = result["errors"]
-    if errors:
-        module.fail_json(msg="oci_sync: %d problem%s: %s" % (len(errors), "" if len(errors) == 1 else "s", "; ".join(errors)),
-                         **result)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -175,19 +175,17 @@ restart_required:
   sample: false
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
-    access_argument_spec,
-    access_backend,
-)
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import access_backend
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import MASK, add_diff
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
     normalize_user,
     normalize_users,
 )
-
-MASK = "********"
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    ACCESS,
+    registry_module,
+    run_module,
+)
 
 
 def wanted_users(params):
@@ -205,7 +203,8 @@ def _view(user):
     return {"admin": bool(user.get("admin")), "groups": list(user.get("groups") or []), "password": MASK}
 
 
-def run(module, backend):
+def run(module):
+    backend = access_backend(module)
     params = module.params
     check_mode = module.check_mode
     users = wanted_users(params)
@@ -243,15 +242,12 @@ def run(module, backend):
     for warning in dict.fromkeys(warnings):
         module.warn(warning)
     result = dict(changed=changed, users=results, removed=removed, restart_required=restart)
-    if module._diff:
-        result["diff"] = dict(before=dict((k, v) for k, v in before.items() if v is not None),
-                              after=dict((k, v) for k, v in after.items() if v is not None))
-    return result
+    return add_diff(module, result, before, after, drop_none=True)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=access_argument_spec(
+    module = registry_module(
+        dict(
             name=dict(type="str"),
             user_password=dict(type="str", no_log=True),
             admin=dict(type="bool", default=False),
@@ -266,18 +262,10 @@ def main():
         mutually_exclusive=[("name", "users")],
         required_one_of=[("name", "users")],
         required_if=[("exclusive", True, ("users",))],
-        supports_check_mode=True,
+        options_kind=ACCESS,
+        secrets_in=[("users", "password")],  # passwords inside ``users`` are secrets too
     )
-    # Passwords inside ``users`` are secrets too.
-    for user in module.params.get("users") or []:
-        if isinstance(user, dict) and user.get("password"):
-            module.no_log_values.add(user["password"])
-    try:
-        backend = access_backend(module)
-        result = run(module, backend)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -110,28 +110,25 @@ namespaces:
     - {name: provisioning-kcl, created: [ci], updated: [], deleted: []}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._argspec import (
-    CONNECTION_REQUIRED_TOGETHER,
-    connection_argument_spec,
-)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
-    InvalidParameterError,
-    OciRegistryError,
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    registry_module,
+    run_module,
 )
 
 EVENTS = ("push", "pull", "delete")
 
 
-def run(module, backend):
+def run(module):
     params = module.params
     if params["registry_type"] != "harbor":
         raise InvalidParameterError(
             "oci_webhook sets Harbor's webhook policies; registry_type %s: %s" % (
                 params["registry_type"],
                 "set %s_webhooks (playbooks/deploy.yml does it from oci_registry_webhooks)" % params["registry_type"]))
+    backend = backend_from_params(params)
     wanted = backend.webhook_policies(params["webhooks"])
     results, before, after = [], {}, {}
     for namespace in params["namespaces"]:
@@ -139,15 +136,12 @@ def run(module, backend):
             namespace, wanted, exclusive=params["exclusive"], check_mode=module.check_mode)
         results.append(entry)
     changed = any(e["created"] or e["updated"] or e["deleted"] for e in results)
-    result = dict(changed=changed, namespaces=results)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    return result
+    return add_diff(module, dict(changed=changed, namespaces=results), before, after)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=connection_argument_spec(
+    module = registry_module(
+        dict(
             namespaces=dict(type="list", elements="str", required=True),
             webhooks=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
                 name=dict(type="str", required=True),
@@ -157,14 +151,8 @@ def main():
             )),
             exclusive=dict(type="bool", default=False),
         ),
-        required_together=CONNECTION_REQUIRED_TOGETHER,
-        supports_check_mode=True,
     )
-    try:
-        result = run(module, backend_from_params(module.params))
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def test_a_harbor_left_read_only_is_seen(double, tmp_path):
 
 def test_other_registry_types_refused_with_the_way(double, tmp_path):
     result = run_as(double, tmp_path, registry_type="distribution", read_only=True)
-    assert result["failed"] and "registry_type=harbor only (it is distribution)" in result["msg"], result
+    assert result["failed"] and "not supported on registry_type distribution" in result["msg"], result
     assert "maintenance.yml" in result["msg"]
     assert configuration_writes(double) == []
 
