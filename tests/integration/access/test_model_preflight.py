@@ -108,3 +108,31 @@ def test_zot_and_harbor_refuse_a_bad_model_in_the_same_preflight(registry_type, 
         _nothing_created(dep)
     finally:
         dep.remove()
+
+
+# -- mirrors and replications (issue 16): the same preflight, with Distribution's own checks --------
+UPSTREAM_PASSWORD = "Upstream-" + uuid.uuid4().hex[:10]
+BAD_MIRRORS = [
+    ("mirror-without-port",
+     {"oci_registry_mirrors": [{"name": "hub", "url": "https://registry-1.docker.io", "namespace": "hub",
+                                "username": "puller", "password": UPSTREAM_PASSWORD}]},
+     "oci_registry_mirrors[0].port: is required on Distribution"),
+    ("replication-on-push",
+     {"oci_registry_replications": [{"name": "to-dr", "direction": "push", "trigger": "on_push",
+                                     "remote": {"url": "https://dr.example.com", "username": "robot",
+                                                "password": UPSTREAM_PASSWORD}}]},
+     "oci_registry_replications[0].trigger: on_push cannot be done on Distribution"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", [m[1:] for m in BAD_MIRRORS], ids=[m[0] for m in BAD_MIRRORS])
+def test_distribution_refuses_a_bad_mirror_or_replication_before_anything_is_created(overrides, message):
+    dep = Deployment(users=[ALICE], namespaces=[{"name": "team-a"}])
+    dep.vars.update(overrides)
+    try:
+        run = _refused_in_preflight(dep, message)
+        assert "TASK [Deploy the registry with its role]" not in run.output, run
+        _nothing_created(dep)
+        assert UPSTREAM_PASSWORD not in run.output
+    finally:
+        dep.remove()
