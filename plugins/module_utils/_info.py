@@ -5,9 +5,9 @@
 ``oci_registry_users`` entries are ``{name, admin, groups}`` (never a password: none can be read
 back), ``oci_registry_namespaces`` entries ``{name, description, public, retention, quota_gb,
 policies, scan}``, ``oci_registry_mirrors`` and ``oci_registry_replications`` entries their input keys
-without ``password`` and ``state`` - exactly what playbooks/init.yml takes, normalized and sorted, so that an export applied
-to another registry exports again as the same document, and applied to the same registry changes
-nothing. Repositories and tags are counted from the registry's API; garbage-collection settings
+without ``password`` and ``state`` - exactly what playbooks/init.yml takes, normalized and sorted, so that an
+export applied to another registry exports again as the same document, and applied to the same
+registry changes nothing. Repositories and tags are counted from the registry's API; garbage-collection settings
 are reported per type in the shape of that type's role variables.
 """
 

@@ -463,7 +463,8 @@ TRIGGERS = ("manual", "scheduled", "on_push")
 ENTRY_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 ENTRY_NAME_RULE = "1-32 lowercase letters, digits or '-', starting and ending with a letter or digit"
 # A registry's base URL: scheme, host (name, IPv4 or [IPv6]) and an optional port; no path, query or user.
-REGISTRY_URL_RE = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?/?$")
+REGISTRY_URL_RE = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                             r"(:[0-9]{1,5})?/?$")
 REGISTRY_URL_RULE = "http:// or https:// then a host and an optional port, no path (e.g. https://registry-1.docker.io)"
 # Globs in zot's syntax: '*' inside one path component, '**' across components.
 REPOSITORY_GLOB_RE = re.compile(r"^[a-z0-9*]([a-z0-9._*-]*)(/[a-z0-9*][a-z0-9._*-]*)*$")

@@ -34,7 +34,8 @@ options:
   namespaces:
     description:
       - The namespaces, each with the keys C(name), C(description), C(public), C(retention), C(quota_gb),
-        C(policies) (a list of C(subjects) and C(actions)) and C(state).
+        C(policies) (a list of C(subjects) and C(actions)), C(scan) (V(null) or C(on_push) and C(block_severity))
+        and C(state).
       - When not given, the platform's four namespaces (the default of C(oci_registry_namespaces)).
       - Anything but a list is refused with a message naming O(namespaces_variable).
     type: raw

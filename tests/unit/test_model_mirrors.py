@@ -217,8 +217,9 @@ def test_replication_duplicates_and_list_shape():
     (dict(REPLICATION, trigger="on_push"), "oci_registry_replications[0].trigger: on_push cannot be done on "
                                            "Distribution (it has no event that starts a replication): use manual "
                                            "or scheduled"),
-    (dict(REPLICATION, deletions=True), "oci_registry_replications[0].deletions: true cannot be done on Distribution: "
-                                        "its replication engine (oci_sync) copies images and never deletes; set it to false"),
+    (dict(REPLICATION, deletions=True), "oci_registry_replications[0].deletions: true cannot be done on "
+                                        "Distribution: its replication engine (oci_sync) copies images and never "
+                                        "deletes; set it to false"),
 ])
 def test_distribution_replication_checks(entry, expected):
     assert problems_of(normalize_replications, [entry], registry_type="distribution") == [expected]
