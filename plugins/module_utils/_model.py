@@ -511,7 +511,7 @@ def _credentials(item, variable, problems):
         problems.add(variable + ".password", "must be a non-empty string or null (its value is not shown)")
         password, bad = None, True
     if not bad and (username is None) != (password is None):
-        problems.add(variable, "give both username and password, or neither (anonymous access); only %s is set"
+        problems.add(variable, "give username and password together, or neither (anonymous access); only %s is set"
                      % ("username" if username is not None else "password"))
     return username, password
 
@@ -533,12 +533,12 @@ def _globs(value, default, pattern, rule, variable, problems):
     return out
 
 
-def check_cron(schedule, variable, problems):
-    """A 5-field cron expression "m h dom mon dow" of numbers, '*', ranges, steps and lists."""
+def check_cron(schedule):
+    """The problems of a 5-field cron expression "m h dom mon dow" (empty: valid): numbers, '*', ranges
+    a-b, steps */n and a-b/n, comma-separated lists; names (mon, jan) and '@daily' are refused."""
     if not isinstance(schedule, str) or len(schedule.split()) != 5:
-        problems.add(variable, "%s is not a 5-field cron expression 'minute hour day-of-month month "
-                     "day-of-week' (e.g. '0 3 * * *')" % _describe(schedule))
-        return None
+        return ["%s is not a 5-field cron expression 'minute hour day-of-month month day-of-week' "
+                "(e.g. '0 3 * * *')" % _describe(schedule)]
     for field, (what, low, high) in zip(schedule.split(), CRON_FIELDS):
         for part in field.split(","):
             match = CRON_ITEM_RE.match(part)
@@ -546,14 +546,12 @@ def check_cron(schedule, variable, problems):
             step = None if match is None or match.group(6) is None else int(match.group(6))
             if match is None or any(n < low or n > high for n in numbers) or step == 0 or (
                     len(numbers) == 2 and numbers[0] > numbers[1]):
-                problems.add(variable, "%r: the %s field %r must be '*', a number from %d to %d, a range a-b, "
-                             "a step */n or a-b/n, or a comma-separated list of these" % (schedule, what, field,
-                                                                                          low, high))
-                return None
-    return " ".join(schedule.split())
+                return ["%r: the %s field %r must be '*', a number from %d to %d, a range a-b, a step */n or "
+                        "a-b/n, or a comma-separated list of these" % (schedule, what, field, low, high)]
+    return []
 
 
-def normalize_mirror(item, variable="mirror", problems=None):
+def normalize_mirror(item, variable="mirror", problems=None, registry_type=None, warnings=None):
     own = problems is None
     problems = problems or _Problems()
     if not isinstance(item, dict):
@@ -593,6 +591,7 @@ def normalize_mirror(item, variable="mirror", problems=None):
         "port": port,
         "state": _state(item.get("state"), variable + ".state", problems),
     }
+    _type_check(registry_type, "mirror", mirror, variable, problems, warnings)
     if own:
         problems.raise_if_any()
     return mirror
@@ -615,7 +614,7 @@ def normalize_mirrors(mirrors, variable="oci_registry_mirrors", namespaces=None,
     out, seen, seen_namespace, seen_port = [], {}, {}, {}
     for index, item in enumerate(mirrors):
         entry = "%s[%d]" % (variable, index)
-        mirror = normalize_mirror(item, entry, problems)
+        mirror = normalize_mirror(item, entry, problems, registry_type, warnings)
         if mirror is None:
             continue
         name = mirror["name"]
@@ -646,7 +645,6 @@ def normalize_mirrors(mirrors, variable="oci_registry_mirrors", namespaces=None,
                 problems.add(entry + ".port", "port %d is already the port of the mirror at %s[%d]"
                              % (mirror["port"], variable, seen_port[mirror["port"]]))
             seen_port.setdefault(mirror["port"], index)
-        _type_check(registry_type, "mirror", mirror, entry, problems, warnings)
         out.append(mirror)
     problems.raise_if_any()
     return out
@@ -664,7 +662,7 @@ def normalize_remote(remote, variable, problems):
             "tls_verify": _bool(remote.get("tls_verify"), variable + ".tls_verify", problems, default=True)}
 
 
-def normalize_replication(item, variable="replication", problems=None):
+def normalize_replication(item, variable="replication", problems=None, registry_type=None, warnings=None):
     own = problems is None
     problems = problems or _Problems()
     if not isinstance(item, dict):
@@ -689,7 +687,10 @@ def normalize_replication(item, variable="replication", problems=None):
             problems.add(variable + ".schedule", "is required with trigger scheduled: a 5-field cron expression "
                          "such as '0 3 * * *'")
         else:
-            schedule = check_cron(schedule, variable + ".schedule", problems)
+            messages = check_cron(schedule)
+            for message in messages:
+                problems.add(variable + ".schedule", message)
+            schedule = None if messages else " ".join(schedule.split())
     elif schedule is not None:
         problems.add(variable + ".schedule", "is only valid with trigger scheduled (trigger is %r); remove it"
                      % (trigger,))
@@ -710,6 +711,7 @@ def normalize_replication(item, variable="replication", problems=None):
         "deletions": _bool(item.get("deletions"), variable + ".deletions", problems),
         "state": _state(item.get("state"), variable + ".state", problems),
     }
+    _type_check(registry_type, "replication", replication, variable, problems, warnings)
     if own:
         problems.raise_if_any()
     return replication
@@ -727,7 +729,7 @@ def normalize_replications(replications, variable="oci_registry_replications", r
     out, seen = [], {}
     for index, item in enumerate(replications):
         entry = "%s[%d]" % (variable, index)
-        replication = normalize_replication(item, entry, problems)
+        replication = normalize_replication(item, entry, problems, registry_type, warnings)
         if replication is None:
             continue
         name = replication["name"]
@@ -735,38 +737,40 @@ def normalize_replications(replications, variable="oci_registry_replications", r
             problems.add(entry + ".name", "replication %r is already listed at %s[%d]"
                          % (name, variable, seen[name]))
         seen.setdefault(name, index)
-        _type_check(registry_type, "replication", replication, entry, problems, warnings)
         out.append(replication)
     problems.raise_if_any()
     return out
 
 
 # -- what each registry type cannot express ----------------------------------------------------
-# TYPE_CHECKS[type](kind, entry, variable, problems, warnings): kind is "mirror", "replication" or
-# "namespace"; ``entry`` is normalized; an error goes to ``problems.add(variable..., msg)``, a
-# setting the type only ignores to ``warnings.append(msg)``. Absent entries are not checked.
-def _check_distribution(kind, entry, variable, problems, warnings):
+# TYPE_CHECKS[type](kind, entry, where) -> (errors, warnings): ``kind`` is "mirror", "replication" or
+# "namespace", ``entry`` the normalized entry, ``where`` its place (``oci_registry_mirrors[0]``); each
+# message starts with the entry's place. Errors stop the run before anything changes; warnings name a
+# setting the type only ignores. Absent entries are not checked (they are only removed).
+def distribution_checks(kind, entry, where):
+    errors, warnings = [], []
     if kind == "mirror":
         # A mirror is its own proxy-mode registry container, published by the front on its own port.
         if entry["port"] is None:
-            problems.add(variable + ".port", "is required on Distribution: each mirror is its own proxy-mode "
-                         "registry, published by the access front on this port")
+            errors.append("%s.port: is required on Distribution: each mirror is its own proxy-mode registry, "
+                          "published by the access front on this port" % where)
     elif kind == "replication":
         # The collection's oci_sync engine runs a replication on the host (manual or a timer/cron
-        # schedule); nothing in Distribution announces a push, and oci_sync copies, never deletes.
+        # schedule); nothing in Distribution starts one on a push, and oci_sync copies, never deletes.
         if entry["trigger"] == "on_push":
-            problems.add(variable + ".trigger", "on_push cannot be done on Distribution (it has no event that "
-                         "starts a replication): use manual or scheduled")
+            errors.append("%s.trigger: Distribution cannot replicate on push (nothing in it starts a replication "
+                          "when an image is pushed): use trigger manual or scheduled" % where)
         if entry["deletions"]:
-            problems.add(variable + ".deletions", "true cannot be done on Distribution: its replication engine "
-                         "(oci_sync) copies images and never deletes; set it to false")
+            errors.append("%s.deletions: true cannot be done on Distribution: its replication engine (oci_sync) "
+                          "copies images and never deletes; set it to false" % where)
     elif kind == "namespace" and entry.get("scan") is not None:
         warnings.append("%s.scan: Distribution has no vulnerability scanner; the scan settings of namespace %r "
-                        "are not applied" % (variable, entry["name"]))
+                        "are not applied" % (where, entry["name"]))
+    return errors, warnings
 
 
 TYPE_CHECKS = {
-    "distribution": _check_distribution,
+    "distribution": distribution_checks,
 }
 
 
@@ -774,9 +778,12 @@ def _type_check(registry_type, kind, entry, variable, problems, warnings):
     if registry_type is None or entry.get("state") == "absent":
         return
     check = TYPE_CHECKS.get(registry_type)
-    if check is not None:
-        check(kind, entry, variable, problems, warnings if warnings is not None else [])
-
+    if check is None:
+        return
+    errors, notes = check(kind, entry, variable)
+    problems.items.extend(errors)
+    if warnings is not None:
+        warnings.extend(notes)
 
 # -- helpers the backends share ------------------------------------------------------------
 def effective_actions(actions):

@@ -61,7 +61,7 @@ def test_export_applies_again_once_passwords_are_added():
     # Like a user, a mirror with a username needs its password back before it is applied.
     with pytest.raises(ModelError) as info:
         normalize_mirrors(mirrors)
-    assert info.value.problems == ["oci_registry_mirrors[0]: give both username and password, or neither "
+    assert info.value.problems == ["oci_registry_mirrors[0]: give username and password together, or neither "
                                    "(anonymous access); only username is set"]
     mirrors[0]["password"] = "Secret-upstream-1"
     assert sorted(normalize_mirrors(mirrors), key=lambda m: m["name"]) == sorted(MIRRORS, key=lambda m: m["name"])

@@ -7,9 +7,12 @@ import pytest
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
     TYPE_CHECKS,
     ModelError,
+    check_cron,
+    normalize_mirror,
     normalize_mirrors,
     normalize_model,
     normalize_namespaces,
+    normalize_replication,
     normalize_replications,
 )
 
@@ -54,9 +57,9 @@ def test_no_mirrors_is_an_empty_list():
     (dict(MIRROR, url="https://x.io/v2/library"), "oci_registry_mirrors[0].url: 'https://x.io/v2/library' (str) is "
                                                   "not a registry URL"),
     (dict(MIRROR, url=None), "oci_registry_mirrors[0].url: None (NoneType) is not a registry URL"),
-    (dict(MIRROR, username="u"), "oci_registry_mirrors[0]: give both username and password, or neither "
+    (dict(MIRROR, username="u"), "oci_registry_mirrors[0]: give username and password together, or neither "
                                  "(anonymous access); only username is set"),
-    (dict(MIRROR, password="Secret-1"), "oci_registry_mirrors[0]: give both username and password, or neither "
+    (dict(MIRROR, password="Secret-1"), "oci_registry_mirrors[0]: give username and password together, or neither "
                                         "(anonymous access); only password is set"),
     (dict(MIRROR, username="u", password=""), "oci_registry_mirrors[0].password: must be a non-empty string"),
     (dict(MIRROR, tls_verify="maybe"), "oci_registry_mirrors[0].tls_verify: must be true or false"),
@@ -170,7 +173,7 @@ def test_good_schedules(schedule):
     (dict(REPLICATION, remote={"url": "dr:5000"}), "oci_registry_replications[0].remote.url: 'dr:5000' (str) is "
                                                    "not a registry URL"),
     (dict(REPLICATION, remote={"url": "https://dr", "password": "Secret-1"}),
-     "oci_registry_replications[0].remote: give both username and password, or neither"),
+     "oci_registry_replications[0].remote: give username and password together, or neither"),
     (dict(REPLICATION, remote={"url": "https://dr", "token": "x"}),
      "oci_registry_replications[0].remote: unknown key(s) token; valid keys: url, username, password, tls_verify"),
     (dict(REPLICATION, tags=["v1", "bad tag"]), "oci_registry_replications[0].tags[1]: 'bad tag' (str) is not a tag "
@@ -214,9 +217,9 @@ def test_replication_duplicates_and_list_shape():
 
 
 @pytest.mark.parametrize("entry, expected", [
-    (dict(REPLICATION, trigger="on_push"), "oci_registry_replications[0].trigger: on_push cannot be done on "
-                                           "Distribution (it has no event that starts a replication): use manual "
-                                           "or scheduled"),
+    (dict(REPLICATION, trigger="on_push"), "oci_registry_replications[0].trigger: Distribution cannot replicate "
+                                           "on push (nothing in it starts a replication when an image is pushed): "
+                                           "use trigger manual or scheduled"),
     (dict(REPLICATION, deletions=True), "oci_registry_replications[0].deletions: true cannot be done on "
                                         "Distribution: its replication engine (oci_sync) copies images and never "
                                         "deletes; set it to false"),
@@ -262,7 +265,32 @@ def test_distribution_warns_that_it_has_no_scanner():
     assert warnings == []
 
 
+@pytest.mark.parametrize("schedule, valid", [
+    ("*/15 * * * *", True), ("0 2 * * 0,6", True), ("5 4 1-15/2 1,7 7", True), ("0 2 * *", False),
+    ("60 * * * *", False), ("0 24 * * *", False), ("0 0 0 * *", False), ("@daily", False), ("0 2 * * mon", False),
+    ("5-1 * * * *", False), ("*/0 * * * *", False), (None, False)])
+def test_check_cron_lists_the_problems(schedule, valid):
+    assert (check_cron(schedule) == []) is valid, check_cron(schedule)
+
+
+def test_one_entry_with_its_type_checks():
+    """What the modules applying one entry (oci_replication, oci_mirror) call."""
+    with pytest.raises(ModelError) as info:
+        normalize_replication(dict(REPLICATION, deletions=True), "replication", registry_type="distribution")
+    assert info.value.problems[0].startswith("replication.deletions: true cannot be done on Distribution")
+    with pytest.raises(ModelError) as info:
+        normalize_mirror(dict(MIRROR, port=None), "mirror", registry_type="distribution")
+    assert info.value.problems[0].startswith("mirror.port: is required on Distribution")
+    assert normalize_replication(dict(REPLICATION, deletions=True), "replication")["deletions"] is True
+
+
 def test_type_checks_table_has_the_distribution_entry():
-    assert "distribution" in TYPE_CHECKS
+    # (kind, entry, where) -> (errors, warnings), every message starting with the entry's place.
+    errors, warnings = TYPE_CHECKS["distribution"]("mirror", normalize_mirror(dict(MIRROR, port=None)), "m[3]")
+    assert errors == ["m[3].port: is required on Distribution: each mirror is its own proxy-mode registry, "
+                      "published by the access front on this port"] and warnings == []
+    errors, warnings = TYPE_CHECKS["distribution"]("namespace", normalize_namespaces(
+        [{"name": "a", "scan": {}}])[0], "n[0]")
+    assert errors == [] and warnings[0].startswith("n[0].scan: Distribution has no vulnerability scanner")
     # A type without an entry (its lane adds it) runs only the model's own checks.
     assert normalize_mirrors([dict(MIRROR, port=None)], registry_type="no-such-type")[0]["port"] is None

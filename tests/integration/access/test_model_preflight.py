@@ -121,7 +121,7 @@ BAD_MIRRORS = [
      {"oci_registry_replications": [{"name": "to-dr", "direction": "push", "trigger": "on_push",
                                      "remote": {"url": "https://dr.example.com", "username": "robot",
                                                 "password": UPSTREAM_PASSWORD}}]},
-     "oci_registry_replications[0].trigger: on_push cannot be done on Distribution"),
+     "oci_registry_replications[0].trigger: Distribution cannot replicate on push"),
 ]
 
 
