@@ -346,8 +346,8 @@ def normalize_scan(scan, variable, problems):
     if severity is None:
         severity = "none"
     if severity not in SEVERITIES:
-        problems.add(variable + ".block_severity", "must be one of %s, got %s" % (", ".join(SEVERITIES),
-                                                                                 _describe(severity)))
+        problems.add(variable + ".block_severity",
+                     "must be one of %s, got %s" % (", ".join(SEVERITIES), _describe(severity)))
         severity = "none"
     return {"on_push": _bool(scan.get("on_push"), variable + ".on_push", problems), "block_severity": severity}
 
@@ -607,8 +607,8 @@ def normalize_mirrors(mirrors, variable="oci_registry_mirrors", namespaces=None,
     if mirrors is None:
         mirrors = []
     if not isinstance(mirrors, list):
-        problems.add(variable, "must be a list of mirrors ({%s}), got %s" % (", ".join(MIRROR_KEYS),
-                                                                              _describe(mirrors)))
+        problems.add(variable, "must be a list of mirrors ({%s}), got %s"
+                     % (", ".join(MIRROR_KEYS), _describe(mirrors)))
         problems.raise_if_any()
     by_name = dict((n["name"], n) for n in namespaces or [] if n.get("state", "present") != "absent")
     out, seen, seen_namespace, seen_port = [], {}, {}, {}
@@ -652,8 +652,8 @@ def normalize_mirrors(mirrors, variable="oci_registry_mirrors", namespaces=None,
 
 def normalize_remote(remote, variable, problems):
     if not isinstance(remote, dict):
-        problems.add(variable, "is required: a mapping with %s, got %s" % (", ".join(REMOTE_KEYS),
-                                                                            _describe(remote)))
+        problems.add(variable, "is required: a mapping with %s, got %s"
+                     % (", ".join(REMOTE_KEYS), _describe(remote)))
         return None
     _unknown_keys(remote, REMOTE_KEYS, variable, problems)
     username, password = _credentials(remote, variable, problems)
@@ -666,8 +666,8 @@ def normalize_replication(item, variable="replication", problems=None, registry_
     own = problems is None
     problems = problems or _Problems()
     if not isinstance(item, dict):
-        problems.add(variable, "must be a mapping with %s; got %s" % (", ".join(REPLICATION_KEYS),
-                                                                     _describe(item)))
+        problems.add(variable, "must be a mapping with %s; got %s"
+                     % (", ".join(REPLICATION_KEYS), _describe(item)))
         if own:
             problems.raise_if_any()
         return None
@@ -723,8 +723,8 @@ def normalize_replications(replications, variable="oci_registry_replications", r
     if replications is None:
         replications = []
     if not isinstance(replications, list):
-        problems.add(variable, "must be a list of replications ({%s}), got %s" % (", ".join(REPLICATION_KEYS),
-                                                                                   _describe(replications)))
+        problems.add(variable, "must be a list of replications ({%s}), got %s"
+                     % (", ".join(REPLICATION_KEYS), _describe(replications)))
         problems.raise_if_any()
     out, seen = [], {}
     for index, item in enumerate(replications):
@@ -784,6 +784,7 @@ def _type_check(registry_type, kind, entry, variable, problems, warnings):
     problems.items.extend(errors)
     if warnings is not None:
         warnings.extend(notes)
+
 
 # -- helpers the backends share ------------------------------------------------------------
 def effective_actions(actions):

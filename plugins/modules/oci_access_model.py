@@ -255,6 +255,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._model i
     public_view,
 )
 
+
 def _raw(*keys):
     return dict((key, dict(type="raw")) for key in keys)
 
