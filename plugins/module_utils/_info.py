@@ -4,9 +4,10 @@
 
 ``oci_registry_users`` entries are ``{name, admin, groups}`` (never a password: none can be read
 back), ``oci_registry_namespaces`` entries ``{name, description, public, retention, quota_gb,
-policies}`` - exactly what playbooks/init.yml takes, normalized and sorted, so that an export applied
-to another registry exports again as the same document, and applied to the same registry changes
-nothing. Repositories and tags are counted from the registry's API; garbage-collection settings
+policies, scan}``, ``oci_registry_mirrors`` and ``oci_registry_replications`` entries their input keys
+without ``password`` and ``state`` - exactly what playbooks/init.yml takes, normalized and sorted, so that an
+export applied to another registry exports again as the same document, and applied to the same
+registry changes nothing. Repositories and tags are counted from the registry's API; garbage-collection settings
 are reported per type in the shape of that type's role variables.
 """
 
@@ -14,12 +15,19 @@ from __future__ import annotations
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
+    normalize_mirrors,
     normalize_namespaces,
+    normalize_replications,
     normalize_users,
 )
 
-GATHER = ("users", "namespaces", "repositories", "gc")
-NAMESPACE_EXPORT_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies")
+GATHER = ("users", "namespaces", "repositories", "gc", "mirrors", "replications")
+NAMESPACE_EXPORT_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies", "scan")
+# The input keys of a mirror and a replication, less what cannot or need not be read back.
+MIRROR_EXPORT_KEYS = ("name", "url", "username", "tls_verify", "repositories", "namespace", "ttl", "port")
+REPLICATION_EXPORT_KEYS = ("name", "direction", "remote", "repositories", "tags", "destination_namespace", "trigger",
+                           "schedule", "deletions")
+REMOTE_EXPORT_KEYS = ("url", "username", "tls_verify")
 
 
 def namespace_names(backend):
@@ -67,6 +75,40 @@ def export_namespaces(backend):
         # Policies keep the registry's order: re-applying them in another order would rewrite the rules.
         out.append(dict((key, namespace[key]) for key in NAMESPACE_EXPORT_KEYS))
     return out
+
+
+def export_mirror_entries(entries):
+    """Backend mirrors (normalized shape) as ``oci_registry_mirrors`` entries: sorted by name, checked by the
+    model, never a password (add it before applying the export; a username without one is refused)."""
+    normal = normalize_mirrors([dict(e, password=None, username=None) for e in entries], "oci_registry_mirrors")
+    by_name = dict((e["name"], e) for e in entries)
+    return [dict((key, by_name[m["name"]].get("username") if key == "username" else m[key])
+                 for key in MIRROR_EXPORT_KEYS) for m in sorted(normal, key=lambda m: m["name"])]
+
+
+def export_replication_entries(entries):
+    """Backend replications (normalized shape) as ``oci_registry_replications`` entries, without passwords."""
+    stripped = [dict(e, remote=dict(e.get("remote") or {}, password=None, username=None)) for e in entries]
+    normal = normalize_replications(stripped, "oci_registry_replications")
+    by_name = dict((e["name"], e) for e in entries)
+    out = []
+    for replication in sorted(normal, key=lambda r: r["name"]):
+        entry = dict((key, replication[key]) for key in REPLICATION_EXPORT_KEYS)
+        remote = dict((key, replication["remote"][key]) for key in REMOTE_EXPORT_KEYS)
+        remote["username"] = (by_name[replication["name"]].get("remote") or {}).get("username")
+        entry["remote"] = remote
+        out.append(entry)
+    return out
+
+
+def export_mirrors(backend):
+    entries = [backend.mirror_get(name) for name in backend.mirror_names()]
+    return export_mirror_entries([e for e in entries if e is not None])
+
+
+def export_replications(backend):
+    entries = [backend.replication_get(name) for name in backend.replication_names()]
+    return export_replication_entries([e for e in entries if e is not None])
 
 
 def repositories(backend):
@@ -117,4 +159,8 @@ def gather(backend, parts, exclude_users=()):
         result["repositories"] = repositories(backend)
     if "gc" in parts:
         result["gc"] = gc_settings(backend)
+    if "mirrors" in parts:
+        result["oci_registry_mirrors"] = export_mirrors(backend)
+    if "replications" in parts:
+        result["oci_registry_replications"] = export_replications(backend)
     return result

@@ -7,7 +7,17 @@ Public variables (playbooks/init.yml, the roles) and module options use the same
 
 * user: ``{name, password, admin: bool, groups: [str], state: present|absent}``
 * namespace: ``{name, description, public: bool, retention: None|{keep_tags, max_age_days},
-  quota_gb: int|None, policies: [{subjects: [...], actions: [...]}], state}``
+  quota_gb: int|None, policies: [{subjects: [...], actions: [...]}],
+  scan: None|{on_push: bool, block_severity: none|low|medium|high|critical}, state}``
+* mirror (``normalize_mirrors``): ``{name, url, username, password, tls_verify, repositories: [glob],
+  namespace, ttl, port, state}``
+* replication (``normalize_replications``): ``{name, direction, remote: {url, username, password,
+  tls_verify}, repositories: [glob], tags: [glob], destination_namespace, trigger, schedule, deletions,
+  state}``
+
+What a registry type cannot express is checked by its function in ``TYPE_CHECKS`` when the caller
+names the type (``registry_type``): an error where the type would do something else than asked, a
+warning (appended to the caller's ``warnings`` list) where a setting is only ignored.
 
 Subjects are user names, ``group:<name>``, ``authenticated`` (any user who logged in) and
 ``anonymous`` (no credentials). Actions are ``read``, ``write``, ``delete`` and ``admin``.
@@ -46,7 +56,9 @@ USER_KEYS = ("name", "password", "admin", "groups", "state", "email")
 EMAIL_RE = re.compile(r'^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@'
                       r'((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$')
 EMAIL_RULE = "an address such as alice@example.com (one '@', a domain whose last part has two or more letters)"
-NAMESPACE_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies", "state")
+NAMESPACE_KEYS = ("name", "description", "public", "retention", "quota_gb", "policies", "scan", "state")
+SCAN_KEYS = ("on_push", "block_severity")
+SEVERITIES = ("none", "low", "medium", "high", "critical")
 POLICY_KEYS = ("subjects", "actions", "harbor_role")
 # Harbor roles a policy may ask for where its actions alone would give another one: limitedGuest
 # reads like guest (Harbor's role id 5) but cannot see the project's members, logs or robots.
@@ -321,6 +333,25 @@ def normalize_retention(retention, variable, problems):
     return out
 
 
+def normalize_scan(scan, variable, problems):
+    """A namespace's scan policy: None (not managed) or {on_push: bool, block_severity}."""
+    if scan is None:
+        return None
+    if not isinstance(scan, dict):
+        problems.add(variable, "must be null or a mapping with on_push (true/false) and block_severity (%s), got %s"
+                     % ("|".join(SEVERITIES), _describe(scan)))
+        return None
+    _unknown_keys(scan, SCAN_KEYS, variable, problems)
+    severity = scan.get("block_severity")
+    if severity is None:
+        severity = "none"
+    if severity not in SEVERITIES:
+        problems.add(variable + ".block_severity",
+                     "must be one of %s, got %s" % (", ".join(SEVERITIES), _describe(severity)))
+        severity = "none"
+    return {"on_push": _bool(scan.get("on_push"), variable + ".on_push", problems), "block_severity": severity}
+
+
 def normalize_namespace(item, variable="namespace", problems=None):
     own = problems is None
     problems = problems or _Problems()
@@ -328,7 +359,7 @@ def normalize_namespace(item, variable="namespace", problems=None):
         item = {"name": item}
     if not isinstance(item, dict):
         problems.add(variable, "must be a mapping with name, description, public, retention, quota_gb, policies, "
-                     "state; got %s" % _describe(item))
+                     "scan, state; got %s" % _describe(item))
         if own:
             problems.raise_if_any()
         return None
@@ -357,6 +388,7 @@ def normalize_namespace(item, variable="namespace", problems=None):
         "retention": normalize_retention(item.get("retention"), variable + ".retention", problems),
         "quota_gb": quota,
         "policies": normalize_policies(item.get("policies"), variable + ".policies", problems),
+        "scan": normalize_scan(item.get("scan"), variable + ".scan", problems),
         "state": state,
     }
     if own:
@@ -364,11 +396,13 @@ def normalize_namespace(item, variable="namespace", problems=None):
     return namespace
 
 
-def normalize_namespaces(namespaces, variable="oci_registry_namespaces", users=None):
+def normalize_namespaces(namespaces, variable="oci_registry_namespaces", users=None, registry_type=None,
+                         warnings=None):
     """Validate and normalize a list of namespaces (the platform's four when None).
 
     ``users``: the normalized users, when known; a policy that names a user who is absent
-    there is refused (it would silently grant nothing)."""
+    there is refused (it would silently grant nothing). ``registry_type``: also run that type's
+    checks (``TYPE_CHECKS``); its warnings go to the list ``warnings``."""
     problems = _Problems()
     if namespaces is None:
         namespaces = copy.deepcopy(PLATFORM_NAMESPACES)
@@ -391,13 +425,15 @@ def normalize_namespaces(namespaces, variable="oci_registry_namespaces", users=N
                 if subject in absent:
                     problems.add("%s.policies[%d].subjects" % (entry, pindex),
                                  "user %r has state absent in the users list; remove it from the policy" % subject)
+        _type_check(registry_type, "namespace", namespace, entry, problems, warnings)
         out.append(namespace)
     problems.raise_if_any()
     return out
 
 
 def normalize_model(users, namespaces, users_variable="oci_registry_users",
-                    namespaces_variable="oci_registry_namespaces", require_password=True):
+                    namespaces_variable="oci_registry_namespaces", require_password=True, registry_type=None,
+                    warnings=None):
     """Both lists at once; every problem of both is reported together."""
     problems = []
     normal_users = []
@@ -406,12 +442,348 @@ def normalize_model(users, namespaces, users_variable="oci_registry_users",
     except ModelError as exc:
         problems.extend(exc.problems)
     try:
-        normal_namespaces = normalize_namespaces(namespaces, namespaces_variable, normal_users)
+        normal_namespaces = normalize_namespaces(namespaces, namespaces_variable, normal_users,
+                                                 registry_type=registry_type, warnings=warnings)
     except ModelError as exc:
         problems.extend(exc.problems)
     if problems:
         raise ModelError(problems)
     return normal_users, normal_namespaces
+
+
+# -- mirrors and replications (issue 16) -------------------------------------------------------
+MIRROR_KEYS = ("name", "url", "username", "password", "tls_verify", "repositories", "namespace", "ttl", "port",
+               "state")
+REPLICATION_KEYS = ("name", "direction", "remote", "repositories", "tags", "destination_namespace", "trigger",
+                    "schedule", "deletions", "state")
+REMOTE_KEYS = ("url", "username", "password", "tls_verify")
+DIRECTIONS = ("pull", "push")
+TRIGGERS = ("manual", "scheduled", "on_push")
+# Used in container names (<container>-mirror-<name>) and as Harbor's registry and policy names.
+ENTRY_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+ENTRY_NAME_RULE = "1-32 lowercase letters, digits or '-', starting and ending with a letter or digit"
+# A registry's base URL: scheme, host (name, IPv4 or [IPv6]) and an optional port; no path, query or user.
+REGISTRY_URL_RE = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                             r"(:[0-9]{1,5})?/?$")
+REGISTRY_URL_RULE = "http:// or https:// then a host and an optional port, no path (e.g. https://registry-1.docker.io)"
+# Globs in zot's syntax: '*' inside one path component, '**' across components.
+REPOSITORY_GLOB_RE = re.compile(r"^[a-z0-9*]([a-z0-9._*-]*)(/[a-z0-9*][a-z0-9._*-]*)*$")
+REPOSITORY_GLOB_RULE = ("a repository name or glob: lowercase path components of letters, digits, '.', '_', '-', "
+                        "with '*' (within one component) or '**' (across components)")
+TAG_GLOB_RE = re.compile(r"^[A-Za-z0-9_*][A-Za-z0-9._*-]{0,127}$")
+TAG_GLOB_RULE = "a tag or glob: letters, digits, '_', '.', '-' and '*', at most 128 characters"
+# Go's time.ParseDuration units (Distribution's proxy.ttl).
+DURATION_RE = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
+               ("day of week", 0, 7))
+CRON_ITEM_RE = re.compile(r"^(\*|([0-9]+)(-([0-9]+))?)(/([0-9]+))?$")
+
+
+def _entry_name(value, variable, problems):
+    if not isinstance(value, str) or not ENTRY_NAME_RE.match(value):
+        problems.add(variable, "%s is not a valid name: %s" % (_describe(value), ENTRY_NAME_RULE))
+        return None
+    return value
+
+
+def _state(value, variable, problems):
+    state = value or "present"
+    if state not in STATES:
+        problems.add(variable, "must be present or absent, got %s" % _describe(state))
+    return state
+
+
+def _registry_url(value, variable, problems):
+    if not isinstance(value, str) or not REGISTRY_URL_RE.match(value):
+        problems.add(variable, "%s is not a registry URL: %s" % (_describe(value), REGISTRY_URL_RULE))
+        return value
+    return value.rstrip("/")
+
+
+def _credentials(item, variable, problems):
+    """username and password: both or neither; a password is never shown."""
+    username, password = item.get("username"), item.get("password")
+    bad = False
+    if username is not None and (not isinstance(username, str) or not username):
+        problems.add(variable + ".username", "must be a non-empty string or null, got %s" % _describe(username))
+        username, bad = None, True
+    if password is not None and (not isinstance(password, str) or not password):
+        problems.add(variable + ".password", "must be a non-empty string or null (its value is not shown)")
+        password, bad = None, True
+    if not bad and (username is None) != (password is None):
+        problems.add(variable, "give username and password together, or neither (anonymous access); only %s is set"
+                     % ("username" if username is not None else "password"))
+    return username, password
+
+
+def _globs(value, default, pattern, rule, variable, problems):
+    if value is None:
+        return list(default)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        problems.add(variable, "must be a non-empty list of globs (%s), got %s" % (rule, _describe(value)))
+        return list(default)
+    out = []
+    for index, glob in enumerate(value):
+        if not isinstance(glob, str) or not pattern.match(glob) or "***" in glob:
+            problems.add("%s[%d]" % (variable, index), "%s is not %s" % (_describe(glob), rule))
+        elif glob not in out:
+            out.append(glob)
+    return out
+
+
+def check_cron(schedule):
+    """The problems of a 5-field cron expression "m h dom mon dow" (empty: valid): numbers, '*', ranges
+    a-b, steps */n and a-b/n, comma-separated lists; names (mon, jan) and '@daily' are refused."""
+    if not isinstance(schedule, str) or len(schedule.split()) != 5:
+        return ["%s is not a 5-field cron expression 'minute hour day-of-month month day-of-week' "
+                "(e.g. '0 3 * * *')" % _describe(schedule)]
+    for field, (what, low, high) in zip(schedule.split(), CRON_FIELDS):
+        for part in field.split(","):
+            match = CRON_ITEM_RE.match(part)
+            numbers = [] if match is None else [int(n) for n in (match.group(2), match.group(4)) if n is not None]
+            step = None if match is None or match.group(6) is None else int(match.group(6))
+            if match is None or any(n < low or n > high for n in numbers) or step == 0 or (
+                    len(numbers) == 2 and numbers[0] > numbers[1]):
+                return ["%r: the %s field %r must be '*', a number from %d to %d, a range a-b, a step */n or "
+                        "a-b/n, or a comma-separated list of these" % (schedule, what, field, low, high)]
+    return []
+
+
+def normalize_mirror(item, variable="mirror", problems=None, registry_type=None, warnings=None):
+    own = problems is None
+    problems = problems or _Problems()
+    if not isinstance(item, dict):
+        problems.add(variable, "must be a mapping with %s; got %s" % (", ".join(MIRROR_KEYS), _describe(item)))
+        if own:
+            problems.raise_if_any()
+        return None
+    _unknown_keys(item, MIRROR_KEYS, variable, problems)
+    username, password = _credentials(item, variable, problems)
+    namespace = item.get("namespace")
+    if namespace is None:
+        problems.add(variable + ".namespace", "is required: the local namespace the mirror appears under "
+                     "(pulling <namespace>/<repository> fetches <repository> upstream)")
+    else:
+        check_namespace_name(namespace, variable + ".namespace", problems)
+    ttl = item.get("ttl")
+    if ttl is not None and (not isinstance(ttl, str) or not DURATION_RE.match(ttl)):
+        problems.add(variable + ".ttl", "%s is not a duration: a number and a unit (h, m, s, ms), e.g. 168h or "
+                     "1h30m, or null for the registry's default" % _describe(ttl))
+        ttl = None
+    port = item.get("port")
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if port is not None and (not _is_int(port) or not 1 <= port <= 65535):
+        problems.add(variable + ".port", "must be a port number from 1 to 65535 or null, got %s" % _describe(port))
+        port = None
+    mirror = {
+        "name": _entry_name(item.get("name"), variable + ".name", problems),
+        "url": _registry_url(item.get("url"), variable + ".url", problems),
+        "username": username,
+        "password": password,
+        "tls_verify": _bool(item.get("tls_verify"), variable + ".tls_verify", problems, default=True),
+        "repositories": _globs(item.get("repositories"), ["**"], REPOSITORY_GLOB_RE, REPOSITORY_GLOB_RULE,
+                               variable + ".repositories", problems),
+        "namespace": namespace,
+        "ttl": ttl,
+        "port": port,
+        "state": _state(item.get("state"), variable + ".state", problems),
+    }
+    _type_check(registry_type, "mirror", mirror, variable, problems, warnings)
+    if own:
+        problems.raise_if_any()
+    return mirror
+
+
+def normalize_mirrors(mirrors, variable="oci_registry_mirrors", namespaces=None, registry_type=None, warnings=None):
+    """Validate and normalize a list of mirrors (pull-through caches). Raises ModelError naming each bad entry.
+
+    ``namespaces``: the normalized namespaces, when known. The one named like a mirror's namespace
+    holds that mirror's access rules (public flag, read grants); it may not grant write, delete or
+    admin (a mirror is read-only), and no other namespace may lie under a mirror's namespace."""
+    problems = _Problems()
+    if mirrors is None:
+        mirrors = []
+    if not isinstance(mirrors, list):
+        problems.add(variable, "must be a list of mirrors ({%s}), got %s"
+                     % (", ".join(MIRROR_KEYS), _describe(mirrors)))
+        problems.raise_if_any()
+    by_name = dict((n["name"], n) for n in namespaces or [] if n.get("state", "present") != "absent")
+    out, seen, seen_namespace, seen_port = [], {}, {}, {}
+    for index, item in enumerate(mirrors):
+        entry = "%s[%d]" % (variable, index)
+        mirror = normalize_mirror(item, entry, problems, registry_type, warnings)
+        if mirror is None:
+            continue
+        name = mirror["name"]
+        if name is not None and name in seen:
+            problems.add(entry + ".name", "mirror %r is already listed at %s[%d]" % (name, variable, seen[name]))
+        seen.setdefault(name, index)
+        present = mirror["state"] == "present"
+        if present and isinstance(mirror["namespace"], str):
+            ns = mirror["namespace"]
+            if ns in seen_namespace:
+                problems.add(entry + ".namespace", "namespace %r is already the namespace of the mirror at %s[%d]"
+                             % (ns, variable, seen_namespace[ns]))
+            seen_namespace.setdefault(ns, index)
+            rules = by_name.get(ns)
+            for pindex, policy in enumerate((rules or {}).get("policies") or []):
+                extra = [a for a in policy["actions"] if a != "read"]
+                if extra:
+                    problems.add(entry + ".namespace", "the namespace %r of oci_registry_namespaces holds this "
+                                 "mirror's access rules, and its policies[%d] grants %s: a mirror is read-only, "
+                                 "grant only read" % (ns, pindex, ", ".join(extra)))
+            for other in sorted(by_name):
+                if other.startswith(ns + "/"):
+                    problems.add(entry + ".namespace", "namespace %r of oci_registry_namespaces lies under this "
+                                 "mirror's namespace %r: pulls of %s/... go to the mirror; choose another namespace"
+                                 % (other, ns, ns))
+        if present and mirror["port"] is not None:
+            if mirror["port"] in seen_port:
+                problems.add(entry + ".port", "port %d is already the port of the mirror at %s[%d]"
+                             % (mirror["port"], variable, seen_port[mirror["port"]]))
+            seen_port.setdefault(mirror["port"], index)
+        out.append(mirror)
+    problems.raise_if_any()
+    return out
+
+
+def normalize_remote(remote, variable, problems):
+    if not isinstance(remote, dict):
+        problems.add(variable, "is required: a mapping with %s, got %s"
+                     % (", ".join(REMOTE_KEYS), _describe(remote)))
+        return None
+    _unknown_keys(remote, REMOTE_KEYS, variable, problems)
+    username, password = _credentials(remote, variable, problems)
+    return {"url": _registry_url(remote.get("url"), variable + ".url", problems), "username": username,
+            "password": password,
+            "tls_verify": _bool(remote.get("tls_verify"), variable + ".tls_verify", problems, default=True)}
+
+
+def normalize_replication(item, variable="replication", problems=None, registry_type=None, warnings=None):
+    own = problems is None
+    problems = problems or _Problems()
+    if not isinstance(item, dict):
+        problems.add(variable, "must be a mapping with %s; got %s"
+                     % (", ".join(REPLICATION_KEYS), _describe(item)))
+        if own:
+            problems.raise_if_any()
+        return None
+    _unknown_keys(item, REPLICATION_KEYS, variable, problems)
+    direction = item.get("direction")
+    if direction not in DIRECTIONS:
+        problems.add(variable + ".direction", "must be pull (copy from the remote registry to this one) or push "
+                     "(copy from this one to the remote), got %s" % _describe(direction))
+    trigger = item.get("trigger")
+    if trigger is None:
+        trigger = "manual"
+    if trigger not in TRIGGERS:
+        problems.add(variable + ".trigger", "must be one of %s, got %s" % (", ".join(TRIGGERS), _describe(trigger)))
+    schedule = item.get("schedule")
+    if trigger == "scheduled":
+        if schedule is None:
+            problems.add(variable + ".schedule", "is required with trigger scheduled: a 5-field cron expression "
+                         "such as '0 3 * * *'")
+        else:
+            messages = check_cron(schedule)
+            for message in messages:
+                problems.add(variable + ".schedule", message)
+            schedule = None if messages else " ".join(schedule.split())
+    elif schedule is not None:
+        problems.add(variable + ".schedule", "is only valid with trigger scheduled (trigger is %r); remove it"
+                     % (trigger,))
+        schedule = None
+    destination = item.get("destination_namespace")
+    if destination is not None:
+        check_namespace_name(destination, variable + ".destination_namespace", problems)
+    replication = {
+        "name": _entry_name(item.get("name"), variable + ".name", problems),
+        "direction": direction,
+        "remote": normalize_remote(item.get("remote"), variable + ".remote", problems),
+        "repositories": _globs(item.get("repositories"), ["**"], REPOSITORY_GLOB_RE, REPOSITORY_GLOB_RULE,
+                               variable + ".repositories", problems),
+        "tags": _globs(item.get("tags"), ["*"], TAG_GLOB_RE, TAG_GLOB_RULE, variable + ".tags", problems),
+        "destination_namespace": destination,
+        "trigger": trigger,
+        "schedule": schedule,
+        "deletions": _bool(item.get("deletions"), variable + ".deletions", problems),
+        "state": _state(item.get("state"), variable + ".state", problems),
+    }
+    _type_check(registry_type, "replication", replication, variable, problems, warnings)
+    if own:
+        problems.raise_if_any()
+    return replication
+
+
+def normalize_replications(replications, variable="oci_registry_replications", registry_type=None, warnings=None):
+    """Validate and normalize a list of replications. Raises ModelError naming each bad entry."""
+    problems = _Problems()
+    if replications is None:
+        replications = []
+    if not isinstance(replications, list):
+        problems.add(variable, "must be a list of replications ({%s}), got %s"
+                     % (", ".join(REPLICATION_KEYS), _describe(replications)))
+        problems.raise_if_any()
+    out, seen = [], {}
+    for index, item in enumerate(replications):
+        entry = "%s[%d]" % (variable, index)
+        replication = normalize_replication(item, entry, problems, registry_type, warnings)
+        if replication is None:
+            continue
+        name = replication["name"]
+        if name is not None and name in seen:
+            problems.add(entry + ".name", "replication %r is already listed at %s[%d]"
+                         % (name, variable, seen[name]))
+        seen.setdefault(name, index)
+        out.append(replication)
+    problems.raise_if_any()
+    return out
+
+
+# -- what each registry type cannot express ----------------------------------------------------
+# TYPE_CHECKS[type](kind, entry, where) -> (errors, warnings): ``kind`` is "mirror", "replication" or
+# "namespace", ``entry`` the normalized entry, ``where`` its place (``oci_registry_mirrors[0]``); each
+# message starts with the entry's place. Errors stop the run before anything changes; warnings name a
+# setting the type only ignores. Absent entries are not checked (they are only removed).
+def distribution_checks(kind, entry, where):
+    errors, warnings = [], []
+    if kind == "mirror":
+        # A mirror is its own proxy-mode registry container, published by the front on its own port.
+        if entry["port"] is None:
+            errors.append("%s.port: is required on Distribution: each mirror is its own proxy-mode registry, "
+                          "published by the access front on this port" % where)
+    elif kind == "replication":
+        # The collection's oci_sync engine runs a replication on the host (manual or a timer/cron
+        # schedule); nothing in Distribution starts one on a push, and oci_sync copies, never deletes.
+        if entry["trigger"] == "on_push":
+            errors.append("%s.trigger: Distribution cannot replicate on push (nothing in it starts a replication "
+                          "when an image is pushed): use trigger manual or scheduled" % where)
+        if entry["deletions"]:
+            errors.append("%s.deletions: true cannot be done on Distribution: its replication engine (oci_sync) "
+                          "copies images and never deletes; set it to false" % where)
+    elif kind == "namespace" and entry.get("scan") is not None:
+        warnings.append("%s.scan: Distribution has no vulnerability scanner; the scan settings of namespace %r "
+                        "are not applied" % (where, entry["name"]))
+    return errors, warnings
+
+
+TYPE_CHECKS = {
+    "distribution": distribution_checks,
+}
+
+
+def _type_check(registry_type, kind, entry, variable, problems, warnings):
+    if registry_type is None or entry.get("state") == "absent":
+        return
+    check = TYPE_CHECKS.get(registry_type)
+    if check is None:
+        return
+    errors, notes = check(kind, entry, variable)
+    problems.items.extend(errors)
+    if warnings is not None:
+        warnings.extend(notes)
 
 
 # -- helpers the backends share ------------------------------------------------------------

@@ -20,6 +20,9 @@ description:
     V(harbor) is read through its API.
   - Also counts repositories and tags (catalog and tag lists, with O(registry_url)) and reports garbage-collection
     settings where the registry has them.
+  - With O(gather) V(mirrors) and V(replications), exports the mirrors and replications in the shape of
+    C(oci_registry_mirrors) and C(oci_registry_replications), without passwords; a registry type whose backend cannot
+    read them back fails saying so. Each namespace carries its C(scan) settings (V(null) when not managed).
 author:
   - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
@@ -31,10 +34,11 @@ options:
   gather:
     description:
       - What to read. V(users) and V(namespaces) give the access model, V(repositories) the content counts (needs
-        O(registry_url) and credentials that may read the catalog), V(gc) the garbage-collection settings.
+        O(registry_url) and credentials that may read the catalog), V(gc) the garbage-collection settings,
+        V(mirrors) and V(replications) the pull-through caches and replications.
     type: list
     elements: str
-    choices: [users, namespaces, repositories, gc]
+    choices: [users, namespaces, repositories, gc, mirrors, replications]
     default: [users, namespaces]
   exclude_users:
     description:
@@ -96,6 +100,34 @@ oci_registry_namespaces:
       quota_gb: null
       policies:
         - {subjects: [authenticated], actions: [read, write]}
+      scan: {on_push: true, block_severity: high}
+oci_registry_mirrors:
+  description:
+    - The mirrors, in the shape of the C(oci_registry_mirrors) variable without C(password) (add it before applying
+      the export when C(username) is set), sorted by name.
+  returned: when O(gather) contains V(mirrors)
+  type: list
+  elements: dict
+  sample:
+    - {name: hub, url: "https://registry-1.docker.io", username: null, tls_verify: true,
+       repositories: ["library/**"], namespace: hub, ttl: null, port: null}
+oci_registry_replications:
+  description:
+    - The replications, in the shape of the C(oci_registry_replications) variable without the remote's C(password),
+      sorted by name.
+  returned: when O(gather) contains V(replications)
+  type: list
+  elements: dict
+  sample:
+    - name: to-dr
+      direction: push
+      remote: {url: "https://dr.example.com", username: robot, tls_verify: true}
+      repositories: ["provisioning-platform/**"]
+      tags: ["*"]
+      destination_namespace: null
+      trigger: scheduled
+      schedule: "0 3 * * *"
+      deletions: false
 repositories:
   description: Repositories and tags the registry holds.
   returned: when O(gather) contains V(repositories)

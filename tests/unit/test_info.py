@@ -62,10 +62,12 @@ def test_export_has_the_input_shape_and_round_trips(module, tmp_path):
     assert exported["oci_registry_users"] == [{"name": "ann", "admin": True, "groups": []},
                                               {"name": "bob", "admin": False, "groups": ["dev", "ops"]}]
     assert exported["oci_registry_namespaces"] == [
-        {"name": "pub", "description": "", "public": True, "retention": None, "quota_gb": 5, "policies": []},
+        {"name": "pub", "description": "", "public": True, "retention": None, "quota_gb": 5, "policies": [],
+         "scan": None},
         {"name": "team/b", "description": "B", "public": False, "retention": {"keep_tags": 3, "max_age_days": None},
          "quota_gb": None, "policies": [{"subjects": ["group:dev"], "actions": ["write"]},
-                                        {"subjects": ["authenticated"], "actions": ["read"]}]},
+                                        {"subjects": ["authenticated"], "actions": ["read"]}],
+         "scan": None},
     ]
     passwords = dict((u["name"], u["password"]) for u in USERS)
     users = [dict(u, password=passwords[u["name"]]) for u in exported["oci_registry_users"]]

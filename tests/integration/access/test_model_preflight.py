@@ -108,3 +108,51 @@ def test_zot_and_harbor_refuse_a_bad_model_in_the_same_preflight(registry_type, 
         _nothing_created(dep)
     finally:
         dep.remove()
+
+
+# -- mirrors and replications (issue 16): the same preflight, with Distribution's own checks --------
+UPSTREAM_PASSWORD = "Upstream-" + uuid.uuid4().hex[:10]
+BAD_MIRRORS = [
+    ("mirror-without-port",
+     {"oci_registry_mirrors": [{"name": "hub", "url": "https://registry-1.docker.io", "namespace": "hub",
+                                "username": "puller", "password": UPSTREAM_PASSWORD}]},
+     "oci_registry_mirrors[0].port: is required on Distribution"),
+    ("replication-on-push",
+     {"oci_registry_replications": [{"name": "to-dr", "direction": "push", "trigger": "on_push",
+                                     "remote": {"url": "https://dr.example.com", "username": "robot",
+                                                "password": UPSTREAM_PASSWORD}}]},
+     "oci_registry_replications[0].trigger: Distribution cannot replicate on push"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", [m[1:] for m in BAD_MIRRORS], ids=[m[0] for m in BAD_MIRRORS])
+def test_distribution_refuses_a_bad_mirror_or_replication_before_anything_is_created(overrides, message):
+    dep = Deployment(users=[ALICE], namespaces=[{"name": "team-a"}])
+    dep.vars.update(overrides)
+    try:
+        run = _refused_in_preflight(dep, message)
+        assert "TASK [Deploy the registry with its role]" not in run.output, run
+        _nothing_created(dep)
+        assert UPSTREAM_PASSWORD not in run.output
+    finally:
+        dep.remove()
+
+
+def test_distribution_role_refuses_a_mirror_it_does_not_deploy_yet():
+    """A valid mirror passes the model, then the distribution role's preflight refuses it by name (this
+    version deploys no Distribution mirror): never a silent no-op, no container, no password shown."""
+    dep = Deployment(users=[ALICE], namespaces=[{"name": "team-a"}])
+    dep.vars["oci_registry_mirrors"] = [{"name": "hub", "url": "https://registry-1.docker.io", "namespace": "hub",
+                                         "port": 5443, "username": "puller", "password": UPSTREAM_PASSWORD}]
+    try:
+        run = dep.playbook("deploy.yml")
+        assert run.rc != 0, run
+        task, result = _failed_task(run.output)
+        assert task.endswith("Preflight | Refuse mirrors, which this version of the role does not deploy"), (task, run)
+        assert "present mirror(s) hub" in result["msg"], result["msg"]
+        assert UPSTREAM_PASSWORD not in run.output
+        containers = subprocess.run(["docker", "ps", "-a", "--filter", "name=" + dep.name, "--format", "{{.Names}}"],
+                                    capture_output=True, text=True, check=True).stdout.split()
+        assert containers == [], containers
+    finally:
+        dep.remove()

@@ -39,7 +39,7 @@ def test_normalized_shapes():
         {"name": "ops", "email": None, "password": None, "admin": True, "groups": [], "state": "absent"},
     ]
     assert namespaces == [{"name": "team/app", "description": "", "public": False, "retention": None,
-                           "quota_gb": None, "state": "present",
+                           "quota_gb": None, "scan": None, "state": "present",
                            "policies": [{"subjects": ["ci", "group:dev"], "actions": ["read", "write"]}]}]
 
 
