@@ -55,6 +55,12 @@ _value:
     credentials_json:
       description: The sync credentials file text. Secret.
       type: str
+    entries_json:
+      description:
+        - The text of the sync entries file (C(sync-entries.json)) the role writes beside config.json, from the
+          C(mirrors) and C(replications) options, passwords left out. It names each mirror and replication,
+          which config.json cannot (zot refuses unknown keys), so that they can be read back.
+      type: str
     warnings:
       description: Things zot would accept but ignore or adjust.
       type: list
@@ -69,6 +75,7 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_sync import entries_file
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_config import (
     ZotConfigError,
     classify_change,
@@ -91,6 +98,8 @@ def zot_config(options, running=_NO_RUNNING):
         "json": render(config),
         "credentials": credentials,
         "credentials_json": json.dumps(credentials, indent=2, sort_keys=True) + "\n",
+        "entries_json": json.dumps(entries_file(options.get("mirrors") or [], options.get("replications") or []),
+                                   indent=2, sort_keys=True) + "\n",
         "warnings": warnings,
     }
     if running is not _NO_RUNNING:
