@@ -226,6 +226,16 @@ def _zot_namespace(files, name):
             "policies": policies, "state": "present"}
 
 
+# -- issue 16's per-type checks: what zot cannot express, for _model.py's TYPE_CHECKS["zot"] --------------
+def type_checks(mirrors=None, replications=None, namespaces=None, cve_enabled=None):
+    """(errors, warnings) of normalized mirrors, replications and namespaces (``scan``) on zot; every message
+    starts with the entry (``oci_registry_replications[2] (name): ...``). Errors: a push replication, a manual
+    or on_push trigger, deletions, a schedule that is not a fixed interval, scan.on_push with CVE scanning
+    known to be off (``cve_enabled`` False; None: not known, the role checks it). Warnings: a mirror's ttl and
+    port, a namespace's scan.block_severity. See _zot_sync.model_checks."""
+    return zs.model_checks(mirrors, replications, namespaces, cve_enabled)
+
+
 # -- vulnerability scanning: the CVE data of zot's search extension (GraphQL) -------------------------
 # zot v2.1.20: pkg/api/constants/extensions.go (RoutePrefix /v2 + ExtPrefix /_zot/ext + /search);
 # pkg/extensions/extension_search.go serves it with gqlgen's default server for GET and POST.
