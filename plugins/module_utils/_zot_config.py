@@ -919,6 +919,40 @@ def _check_sync(config, report):
             if (_get(content, "stripPrefix") is True and "/*" not in (prefix or "")
                     and _get(content, "destination") == "/"):
                 report.error(cpath + ["stripPrefix"], 'stripPrefix with destination "/" needs a glob in prefix')
+            overlap = _retention_sync_overlap(config, content)
+            if overlap:
+                report.warn(cpath, overlap)
+
+
+def _sync_destination(prefix, content):
+    """pkg/extensions/sync/content.go getRepoDestination applied to the prefix itself."""
+    remote = prefix.strip("/")
+    destination = str(_get(content, "destination") or "").strip("/")
+    if _get(content, "stripPrefix") is True:
+        remote = remote[len(prefix.strip("/*")):] if remote.startswith(prefix.strip("/*")) else remote
+        remote = remote.strip("/")
+    joined = "/".join([destination, remote])
+    return "/" if joined == "/" else joined.strip("/")
+
+
+def _retention_sync_overlap(config, content):
+    """zot's own warning at load (pkg/cli/server/validate_sync_enabled.go validateRetentionSyncOverlaps): a
+    retention policy whose repositories list the content's destination pattern exactly may delete synced images
+    (unless one of its keepTags patterns is the content's tags regex)."""
+    prefix = _get(content, "prefix")
+    if not isinstance(prefix, str):
+        return None
+    pattern = _sync_destination(prefix, content) if _get(content, "destination") else prefix
+    regex = _get(content, "tags", "regex")
+    for policy in _get(config, "storage", "retention", "policies", default=[]) or []:
+        if not isinstance(policy, dict) or pattern not in (policy.get("repositories") or []):
+            continue
+        if regex is not None and any(regex in (rule.get("patterns") or [])
+                                     for rule in policy.get("keepTags") or [] if isinstance(rule, dict)):
+            return None
+        return ("the retention policy for %r also covers what sync writes there: retention may remove synced "
+                "images (zot warns about this overlap at start)" % pattern)
+    return None
 
 
 def _check_events(config, report):

@@ -150,6 +150,16 @@ def test_checker_warns_about_a_registry_zot_never_syncs(platform_options):
     assert len(never) == 2 and "registries[0]" in never[0] and "registries[1]" in never[1]
 
 
+def test_checker_warns_when_retention_covers_a_mirror_namespace(platform_options):
+    """validate_sync_enabled.go validateRetentionSyncOverlaps: zot warns when a retention policy lists the
+    content's destination pattern; the platform's namespaces carry retention."""
+    mirror = dict(MIRROR, namespace="provisioning-test", repositories=["**"])
+    _config, _cred, warnings = zc.generate(options(platform_options, [mirror]))
+    assert any("retention policy for 'provisioning-test/**'" in w for w in warnings), warnings
+    _config, _cred, warnings = zc.generate(options(platform_options, [dict(mirror, namespace="dockerhub")]))
+    assert not any("retention policy" in w for w in warnings)
+
+
 def test_sync_change_reloads(platform_options):
     old, _c, _w = zc.generate(options(platform_options, [MIRROR]))
     new, _c, _w = zc.generate(options(platform_options, [MIRROR], [REPLICATION]))
