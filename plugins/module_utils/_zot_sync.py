@@ -159,8 +159,8 @@ def model_checks(mirrors=None, replications=None, namespaces=None, cve_enabled=N
     """(errors, warnings) for zot, each naming the entry. ``cve_enabled`` None: not known here
     (the role checks it against zot_cve_enabled)."""
     errors, warnings = [], []
-    for index, mirror in enumerate(mirrors or []):
-        if mirror.get("state", "present") != "present":
+    for index, mirror in enumerate(mirrors if isinstance(mirrors, list) else []):
+        if not isinstance(mirror, dict) or mirror.get("state", "present") != "present":
             continue
         label = _label("oci_registry_mirrors", index, mirror)
         if mirror.get("ttl"):
@@ -170,8 +170,8 @@ def model_checks(mirrors=None, replications=None, namespaces=None, cve_enabled=N
             warnings.append("%s: port is for Distribution's mirror containers; on zot the mirror is served on "
                             "zot's own port under /%s, port %s is ignored" % (label, mirror.get("namespace"),
                                                                             mirror["port"]))
-    for index, replication in enumerate(replications or []):
-        if replication.get("state", "present") != "present":
+    for index, replication in enumerate(replications if isinstance(replications, list) else []):
+        if not isinstance(replication, dict) or replication.get("state", "present") != "present":
             continue
         label = _label("oci_registry_replications", index, replication)
         if replication.get("direction") == "push":
@@ -192,7 +192,7 @@ def model_checks(mirrors=None, replications=None, namespaces=None, cve_enabled=N
         if replication.get("deletions"):
             errors.append("%s: zot's sync never deletes what upstream deleted; deletions true cannot be "
                           "expressed on zot" % label)
-    for index, namespace in enumerate(namespaces or []):
+    for index, namespace in enumerate(namespaces if isinstance(namespaces, list) else []):
         scan = namespace.get("scan") if isinstance(namespace, dict) else None
         if not scan or namespace.get("state", "present") != "present":
             continue
@@ -214,6 +214,8 @@ def _present(entries):
 def has_entries(mirrors, replications):
     """Whether there is a present mirror or replication (or input the checks must see: not a list)."""
     if not isinstance(mirrors or [], list) or not isinstance(replications or [], list):
+        return True
+    if any(not isinstance(entry, dict) for entry in list(mirrors or []) + list(replications or [])):
         return True
     return bool(_present(mirrors) or _present(replications))
 

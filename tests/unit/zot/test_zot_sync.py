@@ -104,6 +104,18 @@ def test_bad_role_entries_name_the_variable(platform_options, entry, needle):
     assert needle in str(err.value)
 
 
+@pytest.mark.parametrize("mirrors, replications, needle", [
+    ({"name": "hub"}, [], "zot_mirrors: must be a list"),
+    (["hub"], [], "zot_mirrors[0]: must be an object"),
+    ([], [REPLICATION, dict(REPLICATION)], "zot_replications[1].name: 'ghcr-tools' is already zot_replications[0]"),
+    ([dict(MIRROR, password=None)], [], "zot_mirrors[0] (hub): username and password go together"),
+])
+def test_malformed_role_input_names_the_variable(platform_options, mirrors, replications, needle):
+    with pytest.raises(zc.ZotConfigError) as err:
+        zc.generate(dict(options(platform_options), mirrors=mirrors, replications=replications))
+    assert needle in str(err.value)
+
+
 def test_mirror_ttl_and_port_are_warnings(platform_options):
     _c, _cred, warnings = zc.generate(options(platform_options, [dict(MIRROR, ttl="168h", port=5010)]))
     assert any("zot_mirrors[0] (hub)" in w and "ttl 168h" in w for w in warnings)
