@@ -86,13 +86,13 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_sync import entries_file
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_config import (
     ZotConfigError,
     classify_change,
     generate,
     render,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_sync import entries_file
 
 _NO_RUNNING = object()
 

@@ -1551,7 +1551,7 @@ def generate(options):
     model_errors = [e.replace("oci_registry_namespaces", "zot_namespaces") for e in model_errors]
     model_warnings = [w.replace("oci_registry_namespaces", "zot_namespaces") for w in model_warnings]
     if opt["mirrors"] or opt["replications"]:
-        more_errors, more_warnings = zs.model_checks(opt["mirrors"] or [], opt["replications"] or [])
+        _errors, more_warnings = zs.model_checks(opt["mirrors"] or [], opt["replications"] or [])
         model_warnings += [w.replace("oci_registry_mirrors", zs.MIRROR_VARIABLE) for w in more_warnings]
     if model_errors:
         raise ZotConfigError(model_errors)
