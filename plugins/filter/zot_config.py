@@ -24,6 +24,13 @@ options:
       - The configuration zot runs now (a dict or its JSON text). Empty when there is none.
       - Text that is not JSON counts as no configuration (a restart).
     type: raw
+  problems_only:
+    description:
+      - Return only C(problems), the list of what zot would refuse (empty when the options are fine), instead of
+        failing. The messages name variables and never hold a secret, so a task that shows them needs no
+        C(no_log), unlike the rendering (which holds the sync credentials).
+    type: bool
+    default: false
 author:
   - provisioning.oci_registry contributors
 """
@@ -55,6 +62,16 @@ _value:
     credentials_json:
       description: The sync credentials file text. Secret.
       type: str
+    entries_json:
+      description:
+        - The text of the sync entries file (C(sync-entries.json)) the role writes beside config.json, from the
+          C(mirrors) and C(replications) options, passwords left out. It names each mirror and replication,
+          which config.json cannot (zot refuses unknown keys), so that they can be read back.
+      type: str
+    problems:
+      description: Only with O(problems_only). What zot would refuse, each message naming the variable.
+      type: list
+      elements: str
     warnings:
       description: Things zot would accept but ignore or adjust.
       type: list
@@ -75,22 +92,29 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_con
     generate,
     render,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_sync import entries_file
 
 _NO_RUNNING = object()
 
 
-def zot_config(options, running=_NO_RUNNING):
+def zot_config(options, running=_NO_RUNNING, problems_only=False):
     if not isinstance(options, dict):
         raise AnsibleFilterError("zot_config: the input must be a dict of options, got %s" % type(options).__name__)
     try:
         config, credentials, warnings = generate(dict(options))
     except ZotConfigError as exc:
+        if problems_only:
+            return {"problems": exc.problems}
         raise AnsibleFilterError(exc.msg)
+    if problems_only:
+        return {"problems": []}
     result = {
         "config": config,
         "json": render(config),
         "credentials": credentials,
         "credentials_json": json.dumps(credentials, indent=2, sort_keys=True) + "\n",
+        "entries_json": json.dumps(entries_file(options.get("mirrors") or [], options.get("replications") or []),
+                                   indent=2, sort_keys=True) + "\n",
         "warnings": warnings,
     }
     if running is not _NO_RUNNING:

@@ -5,10 +5,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _htpasswd as htp
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_sync as zs
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
     AccessChange,
     Backend,
@@ -188,6 +191,16 @@ class ZotFiles:
         return changed, restart, warnings
 
 
+def _json_file(path, what):
+    text = htp.read_text(path)
+    if text is None or not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise OciRegistryError("%s at %s is not JSON: %s" % (what, path, exc))
+
+
 def verify_command(image, docker="docker"):
     """A ``validate_command`` for AccessOptions: ``zot verify`` from ``image`` in a throwaway
     container without network, on the candidate file (``%s``) mounted read-only."""
@@ -211,6 +224,78 @@ def _zot_namespace(files, name):
             retention = zc.model_retention(policy)
     return {"name": name, "description": "", "public": public, "retention": retention, "quota_gb": None,
             "policies": policies, "state": "present"}
+
+
+# -- issue 16's per-type checks: what zot cannot express, for _model.py's TYPE_CHECKS["zot"] --------------
+def type_checks(mirrors=None, replications=None, namespaces=None, cve_enabled=None):
+    """(errors, warnings) of normalized mirrors, replications and namespaces (``scan``) on zot; every message
+    starts with the entry (``oci_registry_replications[2] (name): ...``). Errors: a push replication, a manual
+    or on_push trigger, deletions, a schedule that is not a fixed interval, scan.on_push with CVE scanning
+    known to be off (``cve_enabled`` False; None: not known, the role checks it). Warnings: a mirror's ttl and
+    port, a namespace's scan.block_severity. See _zot_sync.model_checks."""
+    return zs.model_checks(mirrors, replications, namespaces, cve_enabled)
+
+
+# -- vulnerability scanning: the CVE data of zot's search extension (GraphQL) -------------------------
+# zot v2.1.20: pkg/api/constants/extensions.go (RoutePrefix /v2 + ExtPrefix /_zot/ext + /search);
+# pkg/extensions/extension_search.go serves it with gqlgen's default server for GET and POST.
+SEARCH_PATH = "/v2/_zot/ext/search"
+# pkg/extensions/search/schema.graphql: CVEListForImage(image: String!, requestedPage: PageInput, ...):
+# CVEResultForImage! {Tag, CVEList, Summary: ImageVulnerabilitySummary {MaxSeverity, Count, UnknownCount,
+# LowCount, MediumCount, HighCount, CriticalCount}, Page}. Only the summary is asked for (limit 1: the
+# counts cover every CVE whatever the page, resolver.go getCVEListForImage fills Summary from the whole map).
+CVE_QUERY = (
+    "query ($image: String!) { CVEListForImage(image: $image, requestedPage: {limit: 1, offset: 0}) "
+    "{ Tag Summary { MaxSeverity Count UnknownCount LowCount MediumCount HighCount CriticalCount } } }"
+)
+# errors/errors.go: ErrCVEDBNotFound ("cve-db is not present", trivy/scanner.go checkDBPresence, until the
+# first download finished; zot's own CLI retries on it, pkg/cli/client/search_functions.go) and
+# ErrCVESearchDisabled ("cve search is disabled", schema.resolvers.go when cveInfo is nil: CVE off).
+CVE_DB_NOT_READY = "cve-db is not present"
+CVE_DISABLED = "cve search is disabled"
+_SUMMARY_KEYS = (("critical", "CriticalCount"), ("high", "HighCount"), ("medium", "MediumCount"),
+                 ("low", "LowCount"), ("unknown", "UnknownCount"))
+
+
+class ZotCveNotReady(OciRegistryError):
+    """zot has no CVE database yet (it downloads it at start and on its update interval)."""
+
+
+def cve_summary(answer, image):
+    """{critical, high, medium, low, unknown} from zot's GraphQL answer to CVE_QUERY for ``image``.
+
+    gqlgen puts a resolver's error in ``errors`` with ``data`` null (the field is non-null);
+    resolver.go getCVEListForImage answers an empty result (no Summary) when the image is not there
+    or the user may not read its repository ("don't give details to a potential attacker")."""
+    if not isinstance(answer, dict):
+        raise OciRegistryError("zot's search extension answered %r for %s, not a GraphQL result" % (answer, image))
+    messages = [e.get("message", "") if isinstance(e, dict) else str(e) for e in answer.get("errors") or []]
+    if any(CVE_DB_NOT_READY in m for m in messages):
+        raise ZotCveNotReady("zot has no CVE database yet (%s): it downloads it after start" % "; ".join(messages))
+    if any(CVE_DISABLED in m for m in messages):
+        raise OciRegistryError("zot's CVE scanning is off (extensions.search.cve; the role's zot_cve_enabled): "
+                               "zot answered %r" % "; ".join(messages))
+    if messages:
+        raise OciRegistryError("zot could not list the CVEs of %s: %s" % (image, "; ".join(messages)))
+    result = (answer.get("data") or {}).get("CVEListForImage") or {}
+    summary = result.get("Summary")
+    if not isinstance(summary, dict):
+        raise OciRegistryError("zot returned no CVE summary for %s: the image is not there or the user may not "
+                               "read its repository" % image)
+    counts = {}
+    for key, field in _SUMMARY_KEYS:
+        value = summary.get(field)
+        if value is None:
+            value = 0
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise OciRegistryError("zot's CVE summary for %s has %s=%r, not a count" % (image, field, value))
+        counts[key] = value
+    return counts, summary.get("MaxSeverity")
+
+
+def _image_name(repository, reference):
+    """zot's image argument: ``repository:tag`` or ``repository@digest`` (schema.graphql)."""
+    return "%s%s%s" % (repository, "@" if ":" in reference else ":", reference)
 
 
 class ZotBackend(Backend):
@@ -445,6 +530,99 @@ class ZotBackend(Backend):
         after = _zot_namespace(files, namespace)
         return AccessChange(changed=changed, before=before["policies"], after=after["policies"], warnings=warnings,
                             restart_required=restart)
+
+
+    # -- mirrors and replications: zot's sync extension, set by the role (zot_mirrors, zot_replications) ----
+    def _sync_state(self):
+        """What config.json (+ the credentials file, + the role's entries file) says: {mirrors, replications}."""
+        if self.access is None or not self.access.config_path:
+            raise InvalidParameterError("registry_type zot keeps mirrors and replications in config.json: give the "
+                                        "path of zot's config.json")
+        files = ZotFiles(self.access)
+        directory = os.path.dirname(self.access.config_path)
+        entries = _json_file(os.path.join(directory, zs.ENTRIES_FILE), "zot's sync entries file") or {}
+        credentials = _json_file(os.path.join(directory, zs.CREDENTIALS_FILE), "zot's sync credentials file") or {}
+        return zs.read_back(files.config, credentials, entries)
+
+    def mirror_names(self):
+        return sorted(self._sync_state()["mirrors"])
+
+    def mirror_get(self, name):
+        return self._sync_state()["mirrors"].get(name)
+
+    def mirror_ensure(self, mirror, check_mode=False):
+        self.not_supported("setting a mirror through the API (zot's mirrors are the role's zot_mirrors, "
+                           "rendered into extensions.sync by the deploy playbook)")
+
+    def replication_names(self):
+        return sorted(self._sync_state()["replications"])
+
+    def replication_get(self, name):
+        return self._sync_state()["replications"].get(name)
+
+    def replication_ensure(self, replication, check_mode=False):
+        self.not_supported("setting a replication through the API (zot's replications are the role's "
+                           "zot_replications, rendered into extensions.sync by the deploy playbook)")
+
+    def replication_run(self, name, wait=True, timeout=600):
+        raise OciRegistryError(
+            "running replication %r now is not supported on registry_type zot: zot's sync extension polls each "
+            "registry on its own interval (pollInterval, from the schedule) and has no API to start a sync; "
+            "a restart or a reload of zot's config starts one (pkg/extensions/extension_sync.go submits each "
+            "periodic registry to zot's scheduler when the extension is set up)" % name)
+
+    # -- vulnerability scanning ---------------------------------------------------------------------
+    _sleep = staticmethod(time.sleep)
+    _clock = staticmethod(time.monotonic)
+
+    def _cve_configured(self):
+        """False when config.json (if this backend has its path) says CVE scanning is off; None when unknown."""
+        if self.access is None or not self.access.config_path:
+            return None
+        config = ZotFiles(self.access).config
+        if not zc.extension_enabled(config, "search"):
+            return False
+        return zc._get(config, "extensions", "search", "cve") is not None
+
+    def scan(self, repository, reference, wait=True, timeout=600, check_mode=False):
+        """zot scans when asked: CVEListForImage runs Trivy on the image unless the result is cached
+        (pkg/extensions/search/cve/cve.go GetCVEListForImage -> trivy/scanner.go ScanImage). Reading it
+        changes nothing on the registry, so ``scanned`` is False and check mode asks too."""
+        image = _image_name(repository, reference)
+        if self._cve_configured() is False:
+            raise OciRegistryError("zot's CVE scanning is off in %s (extensions.search.cve; set zot_search_enabled "
+                                   "and zot_cve_enabled)" % self.access.config_path)
+        head = self.oci.head_manifest(repository, reference)
+        if head is None:
+            raise OciRegistryError("image %s is not in the registry" % image)
+        deadline = self._clock() + max(int(timeout), 1)
+        while True:
+            remaining = max(deadline - self._clock(), 1)
+            # The request may wait as long as zot downloads its database (scanner.go holds dbLock meanwhile).
+            response = self.client.request(
+                "POST", SEARCH_PATH, expected=(200, 404, 405), timeout=remaining,
+                headers={"Content-Type": "application/json"},
+                data=json.dumps({"query": CVE_QUERY, "variables": {"image": image}}))
+            if response.status_code in (404, 405):
+                response.close()
+                raise OciRegistryError("zot's search extension is off (%s answered %d): CVE data needs "
+                                       "extensions.search with cve (zot_search_enabled, zot_cve_enabled)"
+                                       % (SEARCH_PATH, response.status_code))
+            try:
+                answer = response.json()
+            except ValueError:
+                raise OciRegistryError("zot's search extension answered %s with a body that is not JSON" % image)
+            try:
+                counts, max_severity = cve_summary(answer, image)
+            except ZotCveNotReady as exc:
+                if not wait:
+                    raise OciRegistryError("%s; wait for it (wait: true) or ask again later" % exc)
+                if self._clock() >= deadline:
+                    raise OciRegistryError("%s, still after %d s (timeout)" % (exc, int(timeout)))
+                self._sleep(min(10, max(deadline - self._clock(), 0)))
+                continue
+            return {"repository": repository, "reference": reference, "digest": head.digest, "scanned": False,
+                    "status": "Success", "max_severity": max_severity, "vulnerabilities": counts}
 
 
 BACKEND = ZotBackend

@@ -476,7 +476,7 @@ VARIABLES = {
     "extensions.metrics.prometheus.path": "zot_metrics_path",
     "extensions.scrub": "zot_scrub_enabled",
     "extensions.scrub.interval": "zot_scrub_interval",
-    "extensions.sync": "zot_sync_registries",
+    "extensions.sync": "zot_sync_registries / zot_mirrors / zot_replications",
     "extensions.sync.credentialsFile": "zot_sync_credentials_file",
     "extensions.sync.downloadDir": "zot_sync_download_dir",
     "extensions.lint": "zot_lint_enabled",
@@ -897,6 +897,12 @@ def _check_sync(config, report):
             report.error(path + ["retryDelay"], "is required when maxRetryDelay is set")
         if retry is not None and max_retry is not None and max_retry < retry:
             report.error(path + ["maxRetryDelay"], "must be greater than or equal to retryDelay")
+        # pkg/extensions/extension_sync.go EnableSyncExtension: a registry is synced periodically only with
+        # content and a non-zero pollInterval, on demand only with onDemand; with neither zot skips it silently.
+        periodic = bool(_get(registry, "content")) and bool(_duration_ns(_get(registry, "pollInterval")))
+        if not periodic and _get(registry, "onDemand") is not True:
+            report.warn(path, "zot never syncs this registry: it needs onDemand: true, or content together "
+                              "with a pollInterval (zot skips it without a word)")
         if _get(registry, "preserveDigest") is True and not compat:
             report.error(path + ["preserveDigest"], "needs http.compat to be set")
         for cindex, content in enumerate(_get(registry, "content", default=[]) or []):
@@ -913,6 +919,40 @@ def _check_sync(config, report):
             if (_get(content, "stripPrefix") is True and "/*" not in (prefix or "")
                     and _get(content, "destination") == "/"):
                 report.error(cpath + ["stripPrefix"], 'stripPrefix with destination "/" needs a glob in prefix')
+            overlap = _retention_sync_overlap(config, content)
+            if overlap:
+                report.warn(cpath, overlap)
+
+
+def _sync_destination(prefix, content):
+    """pkg/extensions/sync/content.go getRepoDestination applied to the prefix itself."""
+    remote = prefix.strip("/")
+    destination = str(_get(content, "destination") or "").strip("/")
+    if _get(content, "stripPrefix") is True:
+        remote = remote[len(prefix.strip("/*")):] if remote.startswith(prefix.strip("/*")) else remote
+        remote = remote.strip("/")
+    joined = "/".join([destination, remote])
+    return "/" if joined == "/" else joined.strip("/")
+
+
+def _retention_sync_overlap(config, content):
+    """zot's own warning at load (pkg/cli/server/validate_sync_enabled.go validateRetentionSyncOverlaps): a
+    retention policy whose repositories list the content's destination pattern exactly may delete synced images
+    (unless one of its keepTags patterns is the content's tags regex)."""
+    prefix = _get(content, "prefix")
+    if not isinstance(prefix, str):
+        return None
+    pattern = _sync_destination(prefix, content) if _get(content, "destination") else prefix
+    regex = _get(content, "tags", "regex")
+    for policy in _get(config, "storage", "retention", "policies", default=[]) or []:
+        if not isinstance(policy, dict) or pattern not in (policy.get("repositories") or []):
+            continue
+        if regex is not None and any(regex in (rule.get("patterns") or [])
+                                     for rule in policy.get("keepTags") or [] if isinstance(rule, dict)):
+            return None
+        return ("the retention policy for %r also covers what sync writes there: retention may remove synced "
+                "images (zot warns about this overlap at start)" % pattern)
+    return None
 
 
 def _check_events(config, report):
@@ -988,7 +1028,7 @@ OPTION_NAMES = (
     "search_enabled", "cve_enabled", "cve_update_interval", "cve_db_repository", "cve_java_db_repository",
     "ui_enabled", "metrics_enabled", "metrics_path", "scrub_enabled", "scrub_interval", "sync_enabled",
     "sync_registries", "sync_credentials_file", "sync_download_dir", "lint_enabled",
-    "lint_mandatory_annotations", "webhooks", "config_overrides",
+    "lint_mandatory_annotations", "webhooks", "config_overrides", "mirrors", "replications",
 )
 _SYNC_REGISTRY_KEYS = {
     "urls": "urls", "on_demand": "onDemand", "poll_interval": "pollInterval", "tls_verify": "tlsVerify",
@@ -1502,8 +1542,25 @@ def generate(options):
     elif opt["cve_enabled"]:
         _fail("zot_cve_enabled", "CVE scanning is part of the search extension: set zot_search_enabled: true")
     credentials = {}
-    if opt["sync_enabled"]:
-        registries, credentials = sync_config(opt["sync_registries"])
+    # zot_mirrors / zot_replications (issue 16) are sync registries too: rendered by _zot_sync, merged with
+    # zot_sync_registries' (duplicates and one host with two sets of credentials are errors naming both).
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_sync as zs
+
+    model_errors, model_warnings = zs.model_checks(namespaces=opt["namespaces"] or [],
+                                                   cve_enabled=bool(opt["search_enabled"] and opt["cve_enabled"]))
+    model_errors = [e.replace("oci_registry_namespaces", "zot_namespaces") for e in model_errors]
+    model_warnings = [w.replace("oci_registry_namespaces", "zot_namespaces") for w in model_warnings]
+    if opt["mirrors"] or opt["replications"]:
+        _errors, more_warnings = zs.model_checks(opt["mirrors"] or [], opt["replications"] or [])
+        model_warnings += [w.replace("oci_registry_mirrors", zs.MIRROR_VARIABLE) for w in more_warnings]
+    if model_errors:
+        raise ZotConfigError(model_errors)
+    if opt["sync_enabled"] or zs.has_entries(opt["mirrors"], opt["replications"]):
+        registries, credentials = sync_config(opt["sync_registries"] if opt["sync_enabled"] else [])
+        try:
+            registries, credentials = zs.merge(registries, credentials, opt["mirrors"] or [], opt["replications"] or [])
+        except zs.ZotSyncError as exc:
+            raise ZotConfigError(exc.problems)
         sync = {"enable": True}
         _set(sync, "credentialsFile", opt["sync_credentials_file"])
         _set(sync, "downloadDir", opt["sync_download_dir"])
@@ -1536,7 +1593,7 @@ def generate(options):
         _deep_merge(config, opt["config_overrides"], [], touched)
 
     warnings = validate(config, VARIABLES, touched)
-    return config, credentials, warnings
+    return config, credentials, model_warnings + warnings
 
 
 def render(config):

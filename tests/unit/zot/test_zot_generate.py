@@ -109,7 +109,7 @@ def test_matrix_passes_the_contract(options):
     ({"sync_enabled": True, "sync_registries": [{"urls": ["https://a"], "pollInterval": "1h"}]},
      "zot_sync_registries[0]", "unknown keys pollInterval"),
     ({"sync_enabled": True, "sync_registries": [{"urls": ["https://a"], "max_retries": 2}]},
-     "zot_sync_registries (extensions.sync.registries[0].retryDelay)", "required when maxRetries"),
+     "zot_sync_registries / zot_mirrors / zot_replications (extensions.sync.registries[0].retryDelay)", "required when maxRetries"),
     ({"sync_enabled": True, "sync_registries": [{"urls": ["https://a"], "username": "u", "password": "p"}]},
      "zot_sync_credentials_file", "credentials file"),
     ({"config_overrides": {"http": {"port": 5000}}}, "zot_config_overrides (http.port)", "a string holding a port"),
