@@ -439,3 +439,194 @@ def public_view(value):
                 out[key] = public_view(item)
         return out
     return value
+
+
+# -- replications (issue 16) -------------------------------------------------------------------
+# {name, direction: pull|push, remote: {url, username, password, tls_verify}, repositories: [glob],
+#  tags: [glob], destination_namespace: str|None, trigger: manual|scheduled|on_push, schedule: str|None,
+#  deletions: bool, state}. Globs: '*' within one path component, '**' across components.
+REPLICATION_KEYS = ("name", "direction", "remote", "repositories", "tags", "destination_namespace", "trigger",
+                    "schedule", "deletions", "state")
+REMOTE_KEYS = ("url", "username", "password", "tls_verify")
+DIRECTIONS = ("pull", "push")
+TRIGGERS = ("manual", "scheduled", "on_push")
+ENTRY_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+ENTRY_NAME_RULE = "1-32 lowercase letters, digits or '-', starting and ending with a letter or digit"
+_REMOTE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?/?$")
+_GLOB_RE = re.compile(r"^[A-Za-z0-9._/*?\[\]!-]+$")
+# cron fields: minute, hour, day of month, month, day of week (0 and 7 are Sunday).
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_PART_RE = re.compile(r"^(\*|([0-9]+)(-([0-9]+))?)(/([0-9]+))?$")
+
+
+def check_cron(schedule):
+    """The problems of a 5-field cron expression ("m h dom mon dow"), as a list of strings (empty: valid).
+    Numbers, '*', ranges 'a-b', steps '/n' and lists 'a,b' are accepted; names (mon, jan) and '@daily' are not."""
+    if not isinstance(schedule, str):
+        return ["must be a 5-field cron expression \"m h dom mon dow\", got %s" % _describe(schedule)]
+    fields = schedule.split()
+    if len(fields) != 5:
+        return ["%r must have 5 fields \"minute hour day-of-month month day-of-week\" (e.g. \"30 2 * * *\"), "
+                "got %d" % (schedule, len(fields))]
+    problems = []
+    for text, (label, low, high) in zip(fields, CRON_FIELDS):
+        for part in text.split(","):
+            match = _CRON_PART_RE.match(part)
+            if not match:
+                problems.append("%r: the %s field %r is not a number, '*', a range a-b, a step /n or a list of "
+                                "them" % (schedule, label, text))
+                break
+            numbers = [int(n) for n in (match.group(2), match.group(4)) if n is not None]
+            if any(n < low or n > high for n in numbers) or (len(numbers) == 2 and numbers[0] > numbers[1]):
+                problems.append("%r: the %s field %r is outside %d-%d" % (schedule, label, text, low, high))
+                break
+            if match.group(6) is not None and int(match.group(6)) < 1:
+                problems.append("%r: the %s field %r has a step below 1" % (schedule, label, text))
+                break
+    return problems
+
+
+def _globs(value, variable, problems, default):
+    if value is None:
+        return list(default)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        problems.add(variable, "must be a non-empty list of glob patterns ('*' within one path component, '**' "
+                     "across components), got %s" % _describe(value))
+        return list(default)
+    out = []
+    for index, pattern in enumerate(value):
+        if not isinstance(pattern, str) or not _GLOB_RE.match(pattern):
+            problems.add("%s[%d]" % (variable, index), "%s is not a glob pattern (letters, digits, '.', '_', '-', "
+                         "'/', '*', '?', '[...]')" % _describe(pattern))
+        elif pattern not in out:
+            out.append(pattern)
+    return out
+
+
+def normalize_remote(remote, variable, problems):
+    if not isinstance(remote, dict):
+        problems.add(variable, "must be a mapping {url, username, password, tls_verify}, got %s"
+                     % ("a string" if isinstance(remote, str) else _describe(remote)))
+        return {"url": None, "username": None, "password": None, "tls_verify": True}
+    _unknown_keys(remote, REMOTE_KEYS, variable, problems)
+    url = remote.get("url")
+    if not isinstance(url, str) or not _REMOTE_URL_RE.match(url):
+        problems.add(variable + ".url", "must be an http:// or https:// URL of a registry without a path "
+                     "(e.g. https://registry.example.com:5000), got %s" % _describe(url))
+    elif url.endswith("/"):
+        url = url[:-1]
+    username = remote.get("username") or None
+    password = remote.get("password")
+    if password is not None and not isinstance(password, str):
+        problems.add(variable + ".password", "must be a string (its value is not shown)")
+        password = None
+    password = password or None
+    if username is not None and not isinstance(username, str):
+        problems.add(variable + ".username", "must be a string, got %s" % _describe(username))
+    if bool(username) != bool(password):
+        problems.add(variable, "give username and password together, or neither (anonymous)")
+    return {"url": url, "username": username, "password": password,
+            "tls_verify": _bool(remote.get("tls_verify"), variable + ".tls_verify", problems, default=True)}
+
+
+def check_distribution_replication(entry, variable, problems):
+    """What Distribution's scheduled oci_sync job cannot do."""
+    if entry["trigger"] == "on_push":
+        problems.add(variable + ".trigger", "Distribution cannot replicate on push (it has no event-driven "
+                     "replication; its notifications are webhooks): use trigger manual or scheduled")
+    if entry["deletions"]:
+        problems.add(variable + ".deletions", "Distribution's replication (the collection's sync engine) never "
+                     "deletes on the destination: set deletions false")
+
+
+# Per registry type, what a replication cannot express there. The zot and Harbor lanes add theirs.
+REPLICATION_CHECKS = {"distribution": check_distribution_replication}
+
+
+def normalize_replication(item, variable="replication", problems=None, registry_type=None):
+    own = problems is None
+    problems = problems or _Problems()
+    if not isinstance(item, dict):
+        problems.add(variable, "must be a mapping with %s; got %s" % (", ".join(REPLICATION_KEYS), _describe(item)))
+        if own:
+            problems.raise_if_any()
+        return None
+    _unknown_keys(item, REPLICATION_KEYS, variable, problems)
+    name = item.get("name")
+    if not isinstance(name, str) or not ENTRY_NAME_RE.match(name):
+        problems.add(variable + ".name", "%s is not a valid replication name: %s" % (_describe(name), ENTRY_NAME_RULE))
+    state = item.get("state") or "present"
+    if state not in STATES:
+        problems.add(variable + ".state", "must be present or absent, got %s" % _describe(state))
+    direction = item.get("direction")
+    if direction not in DIRECTIONS:
+        problems.add(variable + ".direction", "must be pull (from the remote into this registry) or push (from "
+                     "this registry to the remote), got %s" % _describe(direction))
+    trigger = item.get("trigger") or "manual"
+    if trigger not in TRIGGERS:
+        problems.add(variable + ".trigger", "must be one of %s, got %s" % (", ".join(TRIGGERS), _describe(trigger)))
+    schedule = item.get("schedule")
+    if schedule == "":
+        schedule = None
+    if trigger == "scheduled":
+        if schedule is None:
+            problems.add(variable + ".schedule", "is required with trigger scheduled: a 5-field cron expression "
+                         "\"m h dom mon dow\", e.g. \"30 2 * * *\"")
+        else:
+            for message in check_cron(schedule):
+                problems.add(variable + ".schedule", message)
+            if isinstance(schedule, str):
+                schedule = " ".join(schedule.split())
+    elif schedule is not None:
+        problems.add(variable + ".schedule", "is only valid with trigger scheduled (trigger is %s): remove it"
+                     % _describe(trigger))
+        schedule = None
+    destination = item.get("destination_namespace") or None
+    if destination is not None:
+        check_namespace_name(destination, variable + ".destination_namespace", problems)
+    entry = {
+        "name": name,
+        "direction": direction,
+        "remote": normalize_remote(item.get("remote"), variable + ".remote", problems),
+        "repositories": _globs(item.get("repositories"), variable + ".repositories", problems, ["**"]),
+        "tags": _globs(item.get("tags"), variable + ".tags", problems, ["*"]),
+        "destination_namespace": destination,
+        "trigger": trigger,
+        "schedule": schedule,
+        "deletions": _bool(item.get("deletions"), variable + ".deletions", problems),
+        "state": state,
+    }
+    if registry_type is not None and state == "present":
+        check = REPLICATION_CHECKS.get(registry_type)
+        if check is not None:
+            check(entry, variable, problems)
+    if own:
+        problems.raise_if_any()
+    return entry
+
+
+def normalize_replications(replications, variable="oci_registry_replications", registry_type=None):
+    """Validate and normalize a list of replications (every problem at once, ModelError).
+    ``registry_type``: also refuse what that type cannot express (REPLICATION_CHECKS)."""
+    problems = _Problems()
+    if replications is None:
+        replications = []
+    if not isinstance(replications, list):
+        problems.add(variable, "must be a list of replications ({%s}), got %s"
+                     % (", ".join(REPLICATION_KEYS), _describe(replications)))
+        problems.raise_if_any()
+    out, seen = [], {}
+    for index, item in enumerate(replications):
+        entry_variable = "%s[%d]" % (variable, index)
+        entry = normalize_replication(item, entry_variable, problems, registry_type)
+        if entry is None:
+            continue
+        if entry["name"] in seen:
+            problems.add(entry_variable + ".name", "replication %r is already listed at %s[%d]"
+                         % (entry["name"], variable, seen[entry["name"]]))
+        seen.setdefault(entry["name"], index)
+        out.append(entry)
+    problems.raise_if_any()
+    return out
