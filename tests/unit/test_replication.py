@@ -1,0 +1,75 @@
+"""Distribution's replication jobs: globs, the cron -> OnCalendar translation, the rendered schedule and the
+Prometheus textfile (the live test, tests/integration/replication/, runs the jobs themselves)."""
+
+import os
+
+import pytest
+
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._replication import (
+    ReplicationOptions,
+    cron_to_oncalendar,
+    glob_select,
+    metrics_text,
+    render_cron,
+    render_runner,
+    render_timer,
+)
+
+NAMES = ["app", "team/app", "team/sub/app", "team/api", "other/app", "teamx/app"]
+
+
+@pytest.mark.parametrize("patterns,expected", [
+    (["**"], NAMES),
+    (["*"], ["app"]),
+    (["team/*"], ["team/api", "team/app"]),
+    (["team/**"], ["team/api", "team/app", "team/sub/app"]),
+    (["*/app"], ["other/app", "team/app", "teamx/app"]),
+    (["team/ap?", "other/**"], ["other/app", "team/api", "team/app"]),
+    (["team/[a]pi"], ["team/api"]),
+])
+def test_glob_select(patterns, expected):
+    assert glob_select(NAMES, patterns) == sorted(expected)
+
+
+@pytest.mark.parametrize("cron,calendar", [
+    ("30 2 * * *", "*-*-* 02:30:00"),
+    ("*/20 * * * *", "*-*-* *:00,20,40:00"),
+    ("0 3 * * 1-5", "Mon,Tue,Wed,Thu,Fri *-*-* 03:00:00"),
+    ("0 3 * * 0,7", "Sun *-*-* 03:00:00"),
+    ("15 4 1,15 */6 *", "*-01,07-01,15 04:15:00"),
+])
+def test_oncalendar(cron, calendar):
+    assert cron_to_oncalendar(cron) == calendar
+
+
+def test_oncalendar_refuses_both_day_fields():
+    with pytest.raises(InvalidParameterError, match="restricts both the day of month and the day of week"):
+        cron_to_oncalendar("0 3 1 * 1")
+
+
+def test_rendered_schedule_holds_no_secret(tmp_path):
+    options = ReplicationOptions(directory=str(tmp_path / "jobs"), lib_dir=str(tmp_path / "lib"),
+                                 python="/usr/bin/python3")
+    cron = render_cron("nightly", "30 2 * * *", options)
+    line = [line for line in cron.splitlines() if line and not line.startswith("#") and "=" not in line]
+    assert line == ["30 2 * * * root /usr/bin/python3 %s/oci-registry-replicate %s/nightly.json"
+                    % (tmp_path / "lib", tmp_path / "jobs")]
+    assert "OnCalendar=*-*-* 02:30:00" in render_timer("nightly", "30 2 * * *")
+    runner = render_runner(options)
+    assert runner.startswith("#!/usr/bin/python3\n") and repr(os.path.join(str(tmp_path / "lib"), "python")) in runner
+
+
+def test_metrics_text():
+    report = {"name": "from-hub", "direction": "pull", "copied": [{}, {}], "failed": 0, "finished": 1700000000.5}
+    text = metrics_text(report, 1700000000.5)
+    assert 'oci_registry_replication_copied_tags{replication="from-hub",direction="pull"} 2' in text
+    assert 'oci_registry_replication_failed{replication="from-hub",direction="pull"} 0' in text
+    assert 'oci_registry_replication_last_success_timestamp_seconds{replication="from-hub",direction="pull"} ' \
+           '1700000000.500' in text
+    assert text.count("# TYPE ") == 4
+
+
+def test_options_refuse_relative_paths():
+    with pytest.raises(InvalidParameterError, match="replication_dir must be an absolute path"):
+        ReplicationOptions(directory="jobs")
