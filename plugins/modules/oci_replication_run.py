@@ -23,8 +23,8 @@ extends_documentation_fragment:
   - provisioning.oci_registry._attributes
 attributes:
   check_mode:
-    support: none
-    details: A replication cannot be run without copying; in check mode the module is skipped.
+    support: partial
+    details: A replication cannot be run without copying; in check mode the module runs nothing and says so.
   diff_mode:
     support: none
   idempotent:
