@@ -337,7 +337,7 @@ class DistributionBackend(Backend):
         if process.returncode == 2:
             raise OciRegistryError("replication %r: %s" % (name, (process.stdout + process.stderr).strip()[-1000:]))
         try:
-            with open(document["report_path"]) as handle:
+            with open(document["report_path"], encoding="utf-8") as handle:
                 report = json.load(handle)
         except (OSError, ValueError) as exc:
             raise OciRegistryError("replication %r ran (exit %s) but left no readable report at %s: %s; its output: %s"

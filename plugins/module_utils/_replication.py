@@ -181,7 +181,7 @@ def cron_to_oncalendar(schedule):
     parts = []
     for field, (low, high) in zip(fields, _CRON_RANGES):
         parts.append(None if field == "*" else _cron_values(field, low, high))
-    minute, hour, dom, month, dow = parts
+    minute, hour, dom, month, dow = parts[0], parts[1], parts[2], parts[3], parts[4]
     if dom is not None and dow is not None:
         raise InvalidParameterError(
             "schedule %r restricts both the day of month and the day of week: cron runs when either matches, a "
@@ -337,7 +337,7 @@ def write_atomic(path, text, mode=0o644):
     os.makedirs(directory, mode=0o755, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
     try:
-        with os.fdopen(handle, "w") as out:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.chmod(temporary, mode)
         os.rename(temporary, path)
@@ -348,7 +348,7 @@ def write_atomic(path, text, mode=0o644):
 
 
 def load_job(path):
-    with open(path) as handle:
+    with open(path, encoding="utf-8") as handle:
         document = json.load(handle)
     if not isinstance(document, dict) or document.get("version") != JOB_VERSION:
         raise InvalidParameterError("%s is not a replication job file of version %d" % (path, JOB_VERSION))
@@ -369,7 +369,7 @@ def main(argv, out=sys.stdout):
     report = run_job(document)
     last_success = None
     try:
-        with open(document["report_path"]) as handle:
+        with open(document["report_path"], encoding="utf-8") as handle:
             last_success = json.load(handle).get("last_success")
     except (OSError, ValueError):
         pass

@@ -222,7 +222,7 @@ def run(module):
         entry["direction"] = entry["direction"] or "pull"
     replication = normalize_replication(entry, params["variable"], registry_type=params["registry_type"])
     backend = backend_from_params(params).configure_replication(
-        options_from_params(params, run_command=lambda command: module.run_command(command)))
+        options_from_params(params, run_command=module.run_command))
     change = backend.replication_ensure(replication, check_mode=module.check_mode).as_dict()
     for warning in change.pop("warnings"):
         module.warn(warning)

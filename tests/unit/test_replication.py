@@ -5,7 +5,13 @@ import os
 
 import pytest
 
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import get_backend
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import (
+    ConnectionOptions,
+    RegistryClient,
+)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import normalize_replication
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._replication import (
     ReplicationOptions,
     cron_to_oncalendar,
@@ -73,3 +79,58 @@ def test_metrics_text():
 def test_options_refuse_relative_paths():
     with pytest.raises(InvalidParameterError, match="replication_dir must be an absolute path"):
         ReplicationOptions(directory="jobs")
+
+
+# -- DistributionBackend.replication_ensure on files (no registry is contacted when a job is written) ----------
+ENTRY = {"name": "nightly", "direction": "pull", "trigger": "scheduled", "schedule": "30 2 * * 1-5",
+         "remote": {"url": "https://central.example.com", "username": "robot", "password": "Rem0te-secret"}}
+
+
+def _backend(tmp_path, scheduler):
+    client = RegistryClient(ConnectionOptions("http://127.0.0.1:5000", username="admin", password="L0cal-secret"))
+    options = ReplicationOptions(
+        directory=str(tmp_path / "jobs"), lib_dir=str(tmp_path / "lib"), report_dir=str(tmp_path / "reports"),
+        metrics_dir=str(tmp_path / "textfile"), scheduler=scheduler, systemd_dir=str(tmp_path / "systemd"),
+        cron_dir=str(tmp_path / "cron.d"))
+    return get_backend("distribution", client).configure_replication(options)
+
+
+def _all_files(tmp_path):
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_systemd_plan_in_check_mode_writes_nothing(tmp_path):
+    backend = _backend(tmp_path, "systemd")
+    change = backend.replication_ensure(normalize_replication(ENTRY), check_mode=True)
+    assert change.changed and change.before is None and _all_files(tmp_path) == []
+    service, timer = (str(tmp_path / "systemd" / ("oci-registry-replication-nightly" + s)) for s in (".service", ".timer"))
+    assert service in change.extra["files"] and timer in change.extra["files"]
+    assert change.extra["commands"] == ["systemctl daemon-reload",
+                                        "systemctl enable --now oci-registry-replication-nightly.timer"]
+    assert change.after["remote"]["password"] == "********"
+
+
+def test_cron_lifecycle(tmp_path):
+    backend = _backend(tmp_path, "cron")
+    entry = normalize_replication(ENTRY)
+    first = backend.replication_ensure(entry)
+    job = tmp_path / "jobs" / "nightly.json"
+    cron = tmp_path / "cron.d" / "oci-registry-replication-nightly"
+    assert first.changed and oct(job.stat().st_mode & 0o777) == "0o600" and cron.exists()
+    assert (tmp_path / "lib" / "python" / "ansible_collections" / "provisioning" / "oci_registry" / "plugins"
+            / "module_utils" / "_sync.py").exists()
+    assert "Rem0te-secret" in job.read_text() and "Rem0te-secret" not in cron.read_text()
+    assert backend.replication_names() == ["nightly"]
+    assert backend.replication_get("nightly")["remote"]["password"] is None
+    again = backend.replication_ensure(entry)
+    assert not again.changed and again.extra["files"] == [] and again.before == again.after
+    # Only the password changes: changed, the diff shows the same masked entry, password_changed says why.
+    rotated = normalize_replication(dict(ENTRY, remote=dict(ENTRY["remote"], password="N3w-secret")))
+    change = backend.replication_ensure(rotated)
+    assert change.changed and change.password_changed and change.before == change.after
+    assert "N3w-secret" in job.read_text()
+    manual = backend.replication_ensure(normalize_replication(dict(ENTRY, trigger="manual", schedule=None)))
+    assert manual.changed and str(cron) in manual.extra["removed"] and not cron.exists()
+    gone = backend.replication_ensure(dict(entry, state="absent"))
+    assert gone.changed and gone.after is None and not job.exists() and backend.replication_names() == []
+    assert not backend.replication_ensure(dict(entry, state="absent")).changed
