@@ -154,6 +154,15 @@ class Backend:
         """Make one mirror (normalized) exist as given, or be absent (state absent)."""
         self.not_supported("mirrors set through the API")
 
+    # File-based adapters (distribution) find their replication jobs through ``replication_options``
+    # (a _replication.ReplicationOptions, set by the module with ``configure_replication``).
+    replication_options = None
+
+    def configure_replication(self, options):
+        """Give a file-based adapter the places of its replication jobs on the registry host."""
+        self.replication_options = options
+        return self
+
     def replication_get(self, name):
         """The replication ``name`` in the normalized shape (passwords None), or None."""
         self.not_supported("replication set through the API")

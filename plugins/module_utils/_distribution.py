@@ -11,9 +11,13 @@ everything, which is reported as a warning.
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import stat
+import subprocess
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _front, _htpasswd
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _front, _htpasswd, _replication
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
     AccessChange,
     Backend,
@@ -22,6 +26,10 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     OciRegistryError,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
+    normalize_replication,
+    public_view,
 )
 
 
@@ -197,6 +205,204 @@ class DistributionBackend(Backend):
         before = list(files.access["namespaces"][namespace].get("policies") or [])
         files.access = _front.set_policies(files.access, namespace, policies)
         return files.commit(check_mode, before, list(policies), [])
+
+    # -- replication: the collection's sync engine run on a schedule on the registry host -------------------------
+    def _replication(self):
+        if self.replication_options is None:
+            raise InvalidParameterError("registry_type distribution keeps its replication jobs in files on the "
+                                        "registry host: give the replication_* options (replication_dir, ...)")
+        return self.replication_options
+
+    def replication_names(self):
+        options = self._replication()
+        try:
+            files = os.listdir(options.directory)
+        except FileNotFoundError:
+            return []
+        return sorted(f[:-len(".json")] for f in files if f.endswith(".json") and not f.startswith("."))
+
+    def _job(self, name):
+        options = self._replication()
+        text = _htpasswd.read_text(options.job_path(name))
+        if text is None:
+            return None, None
+        try:
+            return _replication.load_job(options.job_path(name)), text
+        except (ValueError, OciRegistryError):
+            raise OciRegistryError("%s is not a replication job this collection wrote: remove it or apply the "
+                                   "replication %r again with state absent" % (options.job_path(name), name))
+
+    def replication_get(self, name):
+        document = self._job(name)[0]
+        if document is None:
+            return None
+        entry = dict(document["replication"])
+        entry["remote"] = dict(entry["remote"], password=None)
+        return entry
+
+    def replication_ensure(self, replication, check_mode=False):
+        options = self._replication()
+        name = replication["name"]
+        before = self.replication_get(name)
+        current_text = self._job(name)[1]
+        scheduler = options.resolved_scheduler()
+        service_path, timer_path = options.unit_paths(name)
+        cron_path = options.cron_path(name)
+        writes, removals, commands, warnings = [], [], [], []
+        if replication["state"] == "absent":
+            after = None
+            removals = [options.job_path(name), service_path, timer_path, cron_path]
+            if scheduler == "systemd" and os.path.exists(timer_path):
+                commands = [["systemctl", "disable", "--now", os.path.basename(timer_path)],
+                            ["systemctl", "daemon-reload"]]
+        else:
+            # Validated here too (the module may be given an entry by hand): Distribution's refusals included.
+            replication = normalize_replication(replication, "replication", registry_type="distribution")
+            if self.client is None:
+                raise InvalidParameterError("registry_url (with the admin credentials) is needed: the job connects "
+                                            "to this registry")
+            local = self.client.options
+            document = _replication.job_document(replication, {
+                "url": local.registry_url, "username": local.username, "password": local.password,
+                "tls_verify": local.validate_certs, "ca_path": local.ca_path, "timeout": local.timeout,
+                "retries": local.retries}, options)
+            after = dict(replication, remote=dict(replication["remote"], password=None))
+            writes.append((options.job_path(name), _replication.job_text(document), 0o600))
+            writes.append((options.runner_path, _replication.render_runner(options), 0o755))
+            for module_name in _replication.SHIPPED_MODULES:
+                writes.append((_replication.shipped_path(options, module_name), _module_source(module_name), 0o644))
+            scheduled = replication["trigger"] == "scheduled"
+            if scheduled and scheduler == "systemd":
+                writes.append((service_path, _replication.render_service(name, options), 0o644))
+                writes.append((timer_path, _replication.render_timer(name, replication["schedule"]), 0o644))
+                removals.append(cron_path)
+            elif scheduled:
+                writes.append((cron_path, _replication.render_cron(name, replication["schedule"], options), 0o644))
+                removals += [service_path, timer_path]
+                if not any(os.path.exists(os.path.join(d, c)) for d in ("/usr/sbin", "/usr/bin", "/sbin")
+                           for c in ("cron", "crond")):
+                    warnings.append("replication %r: the cron entry %s is written, but no cron daemon is installed on "
+                                    "this host (systemd does not run here either): nothing will start it on schedule"
+                                    % (name, cron_path))
+            else:
+                removals += [service_path, timer_path, cron_path]
+        changes = [w for w in writes if _file_differs(*w)]
+        removals = [path for path in removals if os.path.exists(path)]
+        if scheduler == "systemd" and replication["state"] == "present":
+            units_changed = any(p in (service_path, timer_path) for p, _t, _m in changes) or any(
+                p in (service_path, timer_path) for p in removals)
+            if replication["trigger"] == "scheduled" and (units_changed or not _timer_enabled(timer_path)):
+                commands = [["systemctl", "daemon-reload"],
+                            ["systemctl", "enable", "--now", os.path.basename(timer_path)]]
+            elif units_changed:
+                commands = [["systemctl", "disable", "--now", os.path.basename(timer_path)],
+                            ["systemctl", "daemon-reload"]]
+        changed = bool(changes or removals or commands)
+        if changed and not check_mode:
+            for path, text, mode in changes:
+                _write_file(path, text, mode)
+            for path in removals:
+                os.unlink(path)
+            for command in commands:
+                self._run(command)
+        job_changed = any(p == options.job_path(name) for p, _t, _m in changes)
+        return AccessChange(changed, public_view(_masked(before, current_text)),
+                            public_view(_masked(after, writes[0][1] if writes else None)), warnings,
+                            password_changed=bool(job_changed and before == after),
+                            files=sorted(p for p, _t, _m in changes), removed=sorted(removals),
+                            commands=[" ".join(c) for c in commands], scheduler=scheduler)
+
+    def _run(self, command):
+        run_command = self.replication_options.run_command
+        if run_command is not None:
+            rc, out, err = run_command(command)
+        else:
+            process = subprocess.run(command, capture_output=True, text=True, check=False)
+            rc, out, err = process.returncode, process.stdout, process.stderr
+        if rc != 0:
+            raise OciRegistryError("%s failed (exit %s): %s" % (" ".join(command), rc, (err or out).strip()[-500:]))
+        return out
+
+    def replication_run(self, name, wait=True, timeout=600):
+        options = self._replication()
+        document = self._job(name)[0]
+        if document is None:
+            raise OciRegistryError("replication %r has no job file at %s: apply it first (distribution_replications "
+                                   "or oci_replication)" % (name, options.job_path(name)))
+        if not wait:
+            raise InvalidParameterError("on Distribution a replication runs on the registry host while the task waits: "
+                                        "wait=false is not supported")
+        command = [options.python, options.runner_path, options.job_path(name)]
+        try:
+            process = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise OciRegistryError("replication %r did not finish within %ss (%s)" % (name, timeout, " ".join(command)))
+        except OSError as exc:
+            raise OciRegistryError("cannot start %s: %s" % (" ".join(command), exc))
+        if process.returncode == 2:
+            raise OciRegistryError("replication %r: %s" % (name, (process.stdout + process.stderr).strip()[-1000:]))
+        try:
+            with open(document["report_path"], encoding="utf-8") as handle:
+                report = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise OciRegistryError("replication %r ran (exit %s) but left no readable report at %s: %s; its output: %s"
+                                   % (name, process.returncode, document["report_path"], exc,
+                                      (process.stdout + process.stderr).strip()[-1000:]))
+        return {"status": report["status"], "copied": report["copied"], "failed": report["failed"],
+                "errors": report["errors"], "unchanged": report["unchanged"], "report_path": document["report_path"],
+                "metrics_path": document["metrics_path"]}
+
+
+def _masked(entry, job_text):
+    """The entry with the remote's password as a marker where the job holds one (public_view masks it)."""
+    if entry is None:
+        return None
+    if job_text and entry["remote"].get("username"):
+        return dict(entry, remote=dict(entry["remote"], password="set"))
+    return entry
+
+
+def _module_source(module_name):
+    """The source of one of this collection's module_utils, as Python loaded it (files or Ansible's zip)."""
+    module = importlib.import_module("%s.%s" % (_replication.PACKAGE, module_name))
+    source = module.__loader__.get_source(module.__name__)
+    if source is None:
+        raise OciRegistryError("the source of %s is not available to ship to the registry host" % module.__name__)
+    return source
+
+
+def _file_differs(path, text, mode):
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return True
+    if stat.S_IMODE(info.st_mode) != mode:
+        return True
+    return _htpasswd.read_text(path) != text
+
+
+def _write_file(path, text, mode):
+    """Create the directories, then write ``text`` to ``path`` created with ``mode`` from the start (a job file is
+    never readable by others, not even for a moment), through a temporary file and a rename."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700 if mode == 0o600 else 0o755, exist_ok=True)
+    temporary = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.rename(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _timer_enabled(timer_path):
+    """Whether the timer is enabled (its link in timers.target.wants exists)."""
+    wants = os.path.join(os.path.dirname(timer_path), "timers.target.wants", os.path.basename(timer_path))
+    return os.path.lexists(wants)
 
 
 def _retention_text(retention):

@@ -813,3 +813,4 @@ def public_view(value):
                 out[key] = public_view(item)
         return out
     return value
+

@@ -46,6 +46,13 @@ options:
     type: list
     elements: str
     default: []
+  replication_dir:
+    description:
+      - V(distribution) - the directory of the replication job files on the registry host (the role's
+        C(distribution_replication_dir)), read for O(gather=replications). Passwords are never read back.
+      - Ignored by the other types.
+    type: path
+    default: /etc/oci-registry/replication
 seealso:
   - module: provisioning.oci_registry.oci_user
   - module: provisioning.oci_registry.oci_namespace
@@ -158,29 +165,32 @@ gc:
   sample: {zot_gc: true, zot_gc_delay: 1h, zot_gc_interval: 24h}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
-    access_argument_spec,
-    access_backend,
-)
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import access_backend
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._info import GATHER, gather
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
+    ACCESS,
+    registry_module,
+    run_module,
+)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._replication import ReplicationOptions
+
+
+def run(module):
+    params = module.params
+    backend = access_backend(module).configure_replication(ReplicationOptions(directory=params["replication_dir"]))
+    return dict(gather(backend, params["gather"], params["exclude_users"]), changed=False)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=access_argument_spec(
+    module = registry_module(
+        dict(
             gather=dict(type="list", elements="str", choices=list(GATHER), default=["users", "namespaces"]),
             exclude_users=dict(type="list", elements="str", default=[]),
+            replication_dir=dict(type="path", default="/etc/oci-registry/replication"),
         ),
-        supports_check_mode=True,
+        options_kind=ACCESS,
     )
-    try:
-        result = gather(access_backend(module), module.params["gather"], module.params["exclude_users"])
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(changed=False, **result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":
