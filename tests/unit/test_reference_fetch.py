@@ -95,7 +95,7 @@ def test_pins_are_the_reference_files():
     """Each pin is the sha256 of the copy the tests read; each URL is at a tag (or a commit)."""
     directory = reference.require()
     assert fetch.verify(directory, PINS) == []
-    assert len(PINS["files"]) == 43
+    assert len(PINS["files"]) == 42
     for entry in PINS["files"]:
         source = PINS["sources"][entry["source"]]
         assert source["ref"].startswith("v") or source["ref"] == source["commit"], source
@@ -107,13 +107,13 @@ def test_pins_are_the_reference_files():
 def test_every_file_arrives_and_matches_its_checksum(tmp_path, upstream, resolver):
     proc = run_fetch(tmp_path, upstream.url)
     assert proc.returncode == 0, proc.stderr
-    assert "43 fetched from %s, all 43 verified" % upstream.url in proc.stdout
+    assert "42 fetched from %s, all 42 verified" % upstream.url in proc.stdout
     cache = tmp_path / "cache"
     for entry in PINS["files"]:
         body = (cache / entry["local"]).read_bytes()
         assert hashlib.sha256(body).hexdigest() == entry["sha256"], entry["local"]
         assert body == upstream.path_of(entry).read_bytes()
-    assert len(upstream.requests) == 43
+    assert len(upstream.requests) == 42
     assert "/goharbor/harbor/v2.15.2/make/harbor.yml.tmpl" in upstream.requests
     assert not (cache / fetch.UNAVAILABLE).exists()
     # The tests now read the cache.
@@ -122,7 +122,7 @@ def test_every_file_arrives_and_matches_its_checksum(tmp_path, upstream, resolve
     # A second run finds everything verified and asks for nothing.
     again = run_fetch(tmp_path, upstream.url)
     assert again.returncode == 0 and "0 fetched" in again.stdout
-    assert len(upstream.requests) == 43
+    assert len(upstream.requests) == 42
 
 
 def test_a_wrong_checksum_is_refused_named_and_not_kept(tmp_path, upstream, resolver):
@@ -148,7 +148,7 @@ def test_a_tampered_cached_file_is_fetched_again(tmp_path, upstream):
     cached.write_text("hostname: changed\n")
     proc = run_fetch(tmp_path, upstream.url)
     assert proc.returncode == 0 and "fetched harbor/harbor.yml.tmpl" in proc.stdout
-    assert upstream.requests[-1] == "/goharbor/harbor/v2.15.2/make/harbor.yml.tmpl" and len(upstream.requests) == 44
+    assert upstream.requests[-1] == "/goharbor/harbor/v2.15.2/make/harbor.yml.tmpl" and len(upstream.requests) == 43
     assert fetch.verify(tmp_path / "cache") == []
 
 

@@ -2,7 +2,7 @@
 
 zot cannot run here, so:
 - the query the backend sends is checked against zot v2.1.20's own GraphQL schema
-  (pkg/extensions/search/schema.graphql, pinned in tests/reference/pins.json): every field, argument and
+  (pkg/extensions/search/schema.graphql at v2.1.20, kept in tests/unit/zot/data/ with its upstream sha256): every field, argument and
   input field it uses exists there with the type it is used as;
 - the answers are the shapes zot's code produces: pkg/extensions/search/resolver.go getCVEListForImage
   (CVEResultForImage{Tag, CVEList, Summary{MaxSeverity, Count, UnknownCount, LowCount, MediumCount, HighCount,
@@ -17,6 +17,7 @@ zot cannot run here, so:
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -30,16 +31,16 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot imp
     ZotBackend,
     cve_summary,
 )
-from tests import reference
 
 from ..fake_http import FakeServer
 
 DIGEST = "sha256:" + "ab" * 32
+SCHEMA = Path(__file__).parent / "data" / "schema.graphql"
 
 
 # -- the query against zot's schema -------------------------------------------------------------------------
 def _schema():
-    text = reference.require("zot/pkg/extensions/search/schema.graphql").read_text()
+    text = SCHEMA.read_text(encoding="utf-8")
     text = re.sub(r'"""[\s\S]*?"""', "", text)
     text = re.sub(r'"[^"\n]*"', "", text)
     types = {}
