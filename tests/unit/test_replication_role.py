@@ -33,7 +33,7 @@ def test_preflight_names_every_bad_entry_and_writes_nothing(tmp_path):
     text = json.dumps(output)
     assert code != 0
     assert "distribution_replications[1].trigger: Distribution cannot replicate on push" in text, text[-3000:]
-    assert "distribution_replications[2].schedule: '0 25 * * *': the hour field '25' is outside 0-23" in text
+    assert "distribution_replications[2].schedule: '0 25 * * *': the hour field '25' must be" in text
     [task] = [t for p in output["plays"] for t in p["tasks"] if "results" in t["hosts"].get("localhost", {})]
     assert [bool(r.get("failed")) for r in task["hosts"]["localhost"]["results"]] == [False, True, True]
     assert "Rem0te-secret" not in text and "Adm1n-secret" not in text
