@@ -813,4 +813,3 @@ def public_view(value):
                 out[key] = public_view(item)
         return out
     return value
-

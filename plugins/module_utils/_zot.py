@@ -531,7 +531,6 @@ class ZotBackend(Backend):
         return AccessChange(changed=changed, before=before["policies"], after=after["policies"], warnings=warnings,
                             restart_required=restart)
 
-
     # -- mirrors and replications: zot's sync extension, set by the role (zot_mirrors, zot_replications) ----
     def _sync_state(self):
         """What config.json (+ the credentials file, + the role's entries file) says: {mirrors, replications}."""

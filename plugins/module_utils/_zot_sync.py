@@ -168,8 +168,8 @@ def model_checks(mirrors=None, replications=None, namespaces=None, cve_enabled=N
                             "(zot's on-demand sync has no TTL)" % (label, mirror["ttl"]))
         if mirror.get("port"):
             warnings.append("%s: port is for Distribution's mirror containers; on zot the mirror is served on "
-                            "zot's own port under /%s, port %s is ignored" % (label, mirror.get("namespace"),
-                                                                            mirror["port"]))
+                            "zot's own port under /%s, port %s is ignored"
+                            % (label, mirror.get("namespace"), mirror["port"]))
     for index, replication in enumerate(replications if isinstance(replications, list) else []):
         if not isinstance(replication, dict) or replication.get("state", "present") != "present":
             continue
@@ -260,8 +260,8 @@ def _check_role_entries(mirrors, replications):
     if problems:
         return problems
     errors, _warnings = model_checks(mirrors, replications)
-    return [e.replace("oci_registry_mirrors", MIRROR_VARIABLE).replace("oci_registry_replications",
-                                                                      REPLICATION_VARIABLE) for e in errors]
+    return [e.replace("oci_registry_mirrors", MIRROR_VARIABLE).replace("oci_registry_replications", REPLICATION_VARIABLE)
+            for e in errors]
 
 
 def sync_registries(mirrors, replications):

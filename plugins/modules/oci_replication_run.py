@@ -130,8 +130,8 @@ def main():
         exc.fail(module, changed=False)
     result = dict(result, changed=bool(result.get("copied")))
     if result.get("failed"):
-        module.fail_json(msg="replication %r: %d failure(s): %s" % (params["name"], result["failed"],
-                                                                 "; ".join(result.get("errors") or [])), **result)
+        module.fail_json(msg="replication %r: %d failure(s): %s"
+                         % (params["name"], result["failed"], "; ".join(result.get("errors") or [])), **result)
     module.exit_json(**result)
 
 

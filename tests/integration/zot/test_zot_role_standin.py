@@ -28,21 +28,13 @@ import pytest
 import requests
 
 from ..registry import ROOT
+from .conftest import IMAGE
 
 pytestmark = pytest.mark.integration
 
-IMAGE = os.environ.get("OCI_TEST_ZOT_STANDIN_IMAGE", "oci-registry-test/zot-standin:v2.1.20")
 ADMIN_PASSWORD = "Admin-" + uuid.uuid4().hex[:12]
 PROM_PASSWORD = "Prom-" + uuid.uuid4().hex[:12]
 CAROL_PASSWORD = "Carol-" + uuid.uuid4().hex[:12]
-
-
-def _image_present():
-    try:
-        docker.from_env().images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
 
 
 def _ipv6_loopback_bind():
@@ -59,14 +51,6 @@ def free_port(family=socket.AF_INET6 if _ipv6_loopback_bind() else socket.AF_INE
     with socket.socket(family) as sock:
         sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(autouse=True)
-def standin_image():
-    """The stand-in is part of the test bed: its absence is a broken bed, a failure, never a skip."""
-    if not _image_present():
-        pytest.fail("%s is not in the local Docker engine: the test bed is incomplete (run `make bed`)" % IMAGE,
-                    pytrace=False)
 
 
 def openssl(*args, cwd):

@@ -25,7 +25,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._client 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotBackend
 
 from ..registry import ROOT
-from .test_zot_role_standin import Deployment, standin_image  # noqa: F401 (the fixture fails a missing image)
+from .test_zot_role_standin import Deployment
 
 pytestmark = pytest.mark.integration
 
