@@ -1491,11 +1491,24 @@ class HarborDouble:
 
     @staticmethod
     def _glob(pattern, value):
-        """Harbor's doublestar match for name and tag filters: '*' within a path component, '**' across."""
+        """Harbor's doublestar match for name and tag filters (src/pkg/reg/util/pattern.go, Match, with
+        github.com/bmatcuk/doublestar): '*' within a path component, '**' across, {a,b} alternatives."""
         regex = ""
         i = 0
+        depth = 0
         while i < len(pattern):
-            if pattern.startswith("**", i):
+            if pattern[i] == "{":
+                regex += "(?:"
+                depth += 1
+                i += 1
+            elif pattern[i] == "}" and depth:
+                regex += ")"
+                depth -= 1
+                i += 1
+            elif pattern[i] == "," and depth:
+                regex += "|"
+                i += 1
+            elif pattern.startswith("**", i):
                 regex += ".*"
                 i += 2
             elif pattern[i] == "*":
