@@ -148,6 +148,13 @@ class Backend:
         """Run the replication ``name`` now. {status, copied: [{repository, tag, digest}], failed: int}."""
         self.not_supported("running a replication")
 
+    def namespace_images(self, namespace):
+        """``repository:tag`` of every tagged image under ``namespace`` (oci_scan's namespace option), read
+        through the distribution API's catalog; adapters with a richer API override it."""
+        prefix = namespace.rstrip("/") + "/"
+        return ["%s:%s" % (repository, tag) for repository in self.oci.catalog() if repository.startswith(prefix)
+                for tag in self.oci.tags(repository)]
+
     def scan(self, repository, reference, wait=True, timeout=600, check_mode=False):
         """Scan one image and return {repository, reference, digest, scanned: bool (a scan was started),
         status, vulnerabilities: {critical, high, medium, low, unknown}}."""

@@ -236,23 +236,6 @@ def vulnerability_counts(overview):
     return counts
 
 
-def split_image(image):
-    """(repository, reference) of ``repository:tag`` or ``repository@digest``."""
-    if not isinstance(image, str) or not image:
-        raise InvalidParameterError("image must be repository:tag or repository@digest, got %r" % (image,))
-    if "@" in image:
-        repository, _sep, reference = image.partition("@")
-    else:
-        head, sep, tail = image.rpartition(":")
-        if not sep or "/" in tail:
-            raise InvalidParameterError("image %r names no tag or digest: give repository:tag or repository@digest"
-                                        % image)
-        repository, reference = head, tail
-    if not repository or not reference:
-        raise InvalidParameterError("image must be repository:tag or repository@digest, got %r" % image)
-    return repository, reference
-
-
 def harbor_repository(repository):
     """(project, repository within it): Harbor's first path component is the project."""
     project, sep, rest = repository.partition("/")

@@ -14,8 +14,8 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor_
     policy_body,
     replication_comparable,
     replication_from_policy,
-    split_image,
 )
+from ansible_collections.provisioning.oci_registry.plugins.modules.oci_scan import split_image
 
 from .conftest import ADMIN_PASSWORD
 
