@@ -161,6 +161,12 @@ class Backend:
         self.not_supported("vulnerability scanning")
 
 
+    def scan_all_schedule_ensure(self, schedule, check_mode=False):
+        """Make the registry scan every image on ``schedule`` (five-field cron), or on none (None).
+        Returns (changed, before, after), each a cron or None."""
+        self.not_supported("a scan-all schedule")
+
+
 class AccessOptions:
     """Where a file-based backend keeps users and rules on the registry host, and how it
     writes them. Files are written in place (open, truncate, write) after validation, so

@@ -81,13 +81,14 @@ def harbor_checks(kind, entry, where):
 
 
 # -- conversions ---------------------------------------------------------------------------------
-def harbor_cron(schedule):
-    """A five-field cron (m h dom mon dow) as Harbor's six fields, seconds 0 first."""
+def harbor_cron(schedule, replication=True):
+    """A five-field cron (m h dom mon dow) as Harbor's six fields, seconds 0 first. A replication's may not
+    run every minute (src/controller/replication/model/model.go, Validate)."""
     fields = (schedule or "").split()
     if len(fields) != 5:
         raise InvalidParameterError("schedule %r must be a five-field cron (minute hour day-of-month month "
                                     "day-of-week)" % (schedule,))
-    if fields[0] == "*":
+    if replication and fields[0] == "*":
         raise InvalidParameterError("schedule %r: Harbor does not allow '*' in the minutes field of a replication"
                                     % (schedule,))
     return "0 " + " ".join(fields)
@@ -321,6 +322,18 @@ class ReplicationApiMixin:
                                                                       _quote_twice(repository)),
                           params={"with_scan_overview": "true"})
 
+    def scan_all_schedule(self):
+        """The scan-all schedule, or None (Harbor answers an empty body when there is none)."""
+        response = self.client.request("GET", API + "/system/scanAll/schedule")
+        if not response.content or not response.content.strip():
+            return None
+        data = response.json()
+        return data if data and data.get("schedule") else None
+
+    def set_scan_all_schedule(self, body, create):
+        self._write("POST" if create else "PUT", "/system/scanAll/schedule", body,
+                    expected=(201,) if create else (200,))
+
     def scan_artifact(self, project, repository, reference):
         path = "/projects/%s/repositories/%s/artifacts/%s/scan" % (quote(project, safe=""), _quote_twice(repository),
                                                                   quote(reference, safe=""))
@@ -524,6 +537,23 @@ class ReplicationBackendMixin:
                 "scanned": started, "status": status,
                 "vulnerabilities": vulnerability_counts(overview) if status == "Success" else dict(
                     (s, 0) for s in SEVERITIES)}
+
+    def scan_all_schedule_ensure(self, schedule, check_mode=False):
+        """Harbor's scan-all schedule (/system/scanAll/schedule, type Custom, six-field cron) from a five-field
+        ``schedule``, or none (None)."""
+        wanted = None if not schedule else harbor_cron(schedule, replication=False)
+        current = self.api.scan_all_schedule()
+        kind = ((current or {}).get("schedule") or {}).get("type")
+        have = None if current is None or kind in (None, "None") else current["schedule"].get("cron")
+        before = None if have is None else " ".join(have.split()[1:])
+        after = None if wanted is None else " ".join(wanted.split()[1:])
+        changed = have != wanted
+        if changed and not check_mode:
+            if wanted is None:
+                self.api.set_scan_all_schedule({"schedule": {"type": "None"}}, create=False)
+            else:
+                self.api.set_scan_all_schedule({"schedule": {"type": "Custom", "cron": wanted}}, create=current is None)
+        return changed, before, after
 
     def namespace_images(self, namespace):
         """Every tagged artifact of a project, as ``repository:tag`` (the first tag; digest when untagged)."""

@@ -18,6 +18,8 @@ description:
     cannot scan, fails as Harbor answers. zot reports the CVE data of its search extension. CNCF
     Distribution has no scanner, and the module fails saying so; it never returns a made-up report.
   - In check mode no scan is started; the last report the registry holds is returned.
+  - With O(scan_all_schedule) it sets, instead, when the registry scans every image (Harbor's scan-all
+    schedule, C(/system/scanAll/schedule)); that mode supports check mode, diff mode and idempotence.
 author:
   - provisioning.oci_registry maintainers (@provisioning)
 extends_documentation_fragment:
@@ -28,16 +30,23 @@ attributes:
     support: full
     details: No scan is started; the registry's last report is returned.
   diff_mode:
-    support: none
+    support: partial
+    details: Only with O(scan_all_schedule).
   idempotent:
-    support: none
-    details: Every run starts a new scan (that is what it is for); C(changed) says a scan was started.
+    support: partial
+    details: A scan of O(image) or O(namespace) starts a new scan on every run (that is what it is for; C(changed) says
+      a scan was started). Setting O(scan_all_schedule) is idempotent.
 options:
   image:
     description: The image to scan, C(repository:tag) or C(repository@digest) (on Harbor C(<project>/<repository>)).
     type: str
   namespace:
     description: Scan every image of this namespace (on Harbor, a project) instead of one O(image).
+    type: str
+  scan_all_schedule:
+    description:
+      - Set when the registry scans every image, as a five-field cron (minute hour day-of-month month day-of-week),
+        instead of scanning. V("") removes the schedule. Harbor only; other types fail saying so.
     type: str
   wait:
     description: Wait until each scan has finished. With V(false) the counts are those known when the module returns.
@@ -78,6 +87,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+schedule:
+  description: The scan-all schedule after the task (five-field cron, or null for none).
+  returned: with O(scan_all_schedule)
+  type: str
+  sample: "0 3 * * 6"
 images:
   description: One entry per image scanned.
   returned: always
@@ -155,6 +169,13 @@ def split_image(image):
 
 def run(module, backend):
     params = module.params
+    if params["scan_all_schedule"] is not None:
+        changed, before, after = backend.scan_all_schedule_ensure(params["scan_all_schedule"] or None,
+                                                                 check_mode=module.check_mode)
+        result = dict(changed=changed, schedule=after, images=[], vulnerabilities=dict((s, 0) for s in SEVERITIES))
+        if module._diff:
+            result["diff"] = dict(before={"schedule": before}, after={"schedule": after})
+        return result
     images = [params["image"]] if params["image"] else backend.namespace_images(params["namespace"])
     results = []
     totals = dict((s, 0) for s in SEVERITIES)
@@ -179,10 +200,12 @@ def main():
     module = registry_module(dict(
         image=dict(type="str"),
         namespace=dict(type="str"),
+        scan_all_schedule=dict(type="str"),
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=600),
         fail_on=dict(type="str", default="none", choices=["none"] + list(LEVELS)),
-    ), mutually_exclusive=[["image", "namespace"]], required_one_of=[["image", "namespace"]])
+    ), mutually_exclusive=[["image", "namespace", "scan_all_schedule"]],
+        required_one_of=[["image", "namespace", "scan_all_schedule"]])
     try:
         result = run(module, backend_from_params(module.params))
     except OciRegistryError as exc:

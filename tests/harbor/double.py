@@ -1726,6 +1726,54 @@ class HarborDouble:
         self._start_scan(artifact)
         return Reply(202)
 
+    # -- scan all and its schedule (src/server/v2.0/handler/scan_all.go) -----------------------------
+    def _scan_all_access(self, principal):
+        """requireAccess: a system admin, and a default scanner (412 "no scanner is configured")."""
+        self._admin(principal)
+        if self.scanner is None:
+            raise HarborError(412, "PRECONDITION", "no scanner is configured, it's not possible to scan")
+
+    def op_getScanAllSchedule(self, principal, **_):
+        # model.Schedule.ToSwagger returns nil without a schedule: an empty body
+        self._scan_all_access(principal)
+        if self.scan_all_schedule is None:
+            return Reply(200)
+        return Reply(200, dict(self.scan_all_schedule))
+
+    def _scan_all_cron(self, schedule):
+        cron = schedule.get("cron") or ""
+        if len(cron.split()) != 6:  # utils.ValidateCronString: six fields, seconds first
+            raise HarborError(400, "BAD_REQUEST", "invalid cron string for scheduled scan all: %s" % cron)
+        return dict(id=1, status="Scheduled", schedule=dict(type=schedule["type"], cron=cron),
+                    creation_time=_now(), update_time=_now())
+
+    def op_createScanAllSchedule(self, principal, params, **_):
+        """None: nothing; Manual: every artifact scanned now (409 while one runs); else a schedule, refused
+        with 412 when one exists ("please delete it firstly")."""
+        self._scan_all_access(principal)
+        schedule = (params["schedule"].get("schedule") or {})
+        kind = schedule.get("type")
+        if kind == "Manual":
+            for artifacts in self.artifacts.values():
+                for artifact in artifacts:
+                    if artifact["media_type"] in self.SCANNABLE:
+                        self._start_scan(artifact)
+        elif kind != "None":
+            if self.scan_all_schedule is not None:
+                raise HarborError(412, "PRECONDITION", "fail to set schedule for scan all as always had one, please "
+                                  "delete it firstly then to re-schedule")
+            self.scan_all_schedule = self._scan_all_cron(schedule)
+        return Reply(201)
+
+    def op_updateScanAllSchedule(self, principal, params, **_):
+        self._scan_all_access(principal)
+        schedule = (params["schedule"].get("schedule") or {})
+        kind = schedule.get("type")
+        if kind == "Manual":
+            raise HarborError(400, "BAD_REQUEST", "fail to update scan all schedule as wrong schedule type: Manual")
+        self.scan_all_schedule = None if kind == "None" else self._scan_all_cron(schedule)
+        return Reply(200)
+
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
           412: "PRECONDITION", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR", 502: "BAD_GATEWAY",
           503: "SERVICE_UNAVAILABLE"}

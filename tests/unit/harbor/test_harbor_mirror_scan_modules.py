@@ -87,3 +87,21 @@ def test_oci_scan_without_a_scanner_fails_as_harbor(double, tmp_path):
     double.add_artifact("apps", "web", "1.0")
     result = run_module("oci_scan", double, tmp_path, image="apps/web:1.0")
     assert result.get("failed") and "no available scanner" in result["msg"], result
+
+
+def test_oci_scan_all_schedule(double, tmp_path):
+    refused = run_module("oci_scan", double, tmp_path, scan_all_schedule="0 3 * * 6")
+    assert refused.get("failed") and "no scanner is configured" in refused["msg"], refused
+    double.register_scanner()
+    check = run_module("oci_scan", double, tmp_path, check=True, diff=True, scan_all_schedule="0 3 * * 6")
+    assert check["changed"] and check["diff"] == {"before": {"schedule": None}, "after": {"schedule": "0 3 * * 6"}}
+    assert double.scan_all_schedule is None
+    result = run_module("oci_scan", double, tmp_path, scan_all_schedule="0 3 * * 6")
+    assert result["changed"] and double.scan_all_schedule["schedule"] == {"type": "Custom", "cron": "0 0 3 * * 6"}
+    again = run_module("oci_scan", double, tmp_path, scan_all_schedule="0 3 * * 6")
+    assert again["changed"] is False and again["schedule"] == "0 3 * * 6", again
+    changed = run_module("oci_scan", double, tmp_path, scan_all_schedule="15 1 * * *")
+    assert changed["changed"] and double.scan_all_schedule["schedule"]["cron"] == "0 15 1 * * *"
+    removed = run_module("oci_scan", double, tmp_path, scan_all_schedule="")
+    assert removed["changed"] and double.scan_all_schedule is None
+    assert run_module("oci_scan", double, tmp_path, scan_all_schedule="")["changed"] is False
