@@ -334,6 +334,16 @@ class ReplicationApiMixin:
         self._write("POST" if create else "PUT", "/system/scanAll/schedule", body,
                     expected=(201,) if create else (200,))
 
+    def vulnerabilities_addition(self, project, repository, reference):
+        """The artifact's vulnerability report ({mime type: {severity, vulnerabilities: [...]}}; {} when none)."""
+        path = "/projects/%s/repositories/%s/artifacts/%s/additions/vulnerabilities" % (
+            quote(project, safe=""), _quote_twice(repository), quote(reference, safe=""))
+        response = self.client.request("GET", API + path)
+        try:
+            return response.json() or {}
+        except ValueError:
+            raise OciRegistryError("GET %s answered with a body that is not JSON" % path)
+
     def scan_artifact(self, project, repository, reference):
         path = "/projects/%s/repositories/%s/artifacts/%s/scan" % (quote(project, safe=""), _quote_twice(repository),
                                                                   quote(reference, safe=""))
@@ -533,8 +543,18 @@ class ReplicationBackendMixin:
             artifact = self.api.get_artifact(project, name, reference)
         if status == "Error":
             raise OciRegistryError("Harbor's scanner reported an error scanning %s:%s" % (repository, reference))
+        findings = []
+        if status == "Success":
+            report = self.api.vulnerabilities_addition(project, name, reference)
+            report = report.get(REPORT_MIME) or next(iter(report.values()), None) or {}
+            rank = dict((s, i) for i, s in enumerate(("Critical", "High", "Medium", "Low", "Negligible", "Unknown")))
+            for item in sorted(report.get("vulnerabilities") or [], key=lambda v: (rank.get(v.get("severity"), 9),
+                                                                                   v.get("id") or "")):
+                findings.append({"id": item.get("id"), "package": item.get("package"), "version": item.get("version"),
+                                 "fix_version": item.get("fix_version") or None,
+                                 "severity": HARBOR_SEVERITY.get(item.get("severity"), "unknown")})
         return {"repository": repository, "reference": reference, "digest": artifact.get("digest"),
-                "scanned": started, "status": status,
+                "scanned": started, "status": status, "findings": findings,
                 "vulnerabilities": vulnerability_counts(overview) if status == "Success" else dict(
                     (s, 0) for s in SEVERITIES)}
 

@@ -116,6 +116,12 @@ images:
     vulnerabilities:
       description: Counts by severity.
       type: dict
+    findings:
+      description:
+        - The vulnerabilities of the report, worst first, each C({id, package, version, fix_version, severity}) (Harbor's
+          C(additions/vulnerabilities)). Empty while the scan has not finished, and where the registry gives counts only.
+      type: list
+      elements: dict
   sample:
     - {repository: provisioning-platform/api, reference: 1.4.0, digest: "sha256:4f...", scanned: true,
        status: Success, vulnerabilities: {critical: 0, high: 2, medium: 5, low: 9, unknown: 0}}

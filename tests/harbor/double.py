@@ -262,7 +262,7 @@ class HarborDouble:
             body = b""
             if reply.text is not None:
                 body = reply.text.encode()
-                reply.headers["Content-Type"] = "text/plain; charset=utf-8"
+                reply.headers.setdefault("Content-Type", "text/plain; charset=utf-8")
             elif reply.body is not None:
                 if op is not None and 200 <= reply.status < 300:
                     # false booleans left out, as go-swagger's generated models do (see Swagger.omit_empty)
@@ -1712,6 +1712,27 @@ class HarborDouble:
         items = self.artifacts.get((project["project_id"], repository), [])
         return self._page([self._artifact_view(project, repository, a, params.get("with_scan_overview"))
                            for a in items], params, base, query)
+
+    def op_getVulnerabilitiesAddition(self, principal, path, **_):
+        """src/server/v2.0/handler/artifact.go, GetVulnerabilitiesAddition: a JSON object written by hand (the
+        swagger says string) with the report under its mime type ({generated_at, scanner, severity,
+        vulnerabilities: [{id, package, version, fix_version, severity, ...}]}, src/pkg/scan/vuln/report.go);
+        ``{}`` while there is no finished report. The double makes one item per counted vulnerability."""
+        _project, _repository, artifact = self._artifact(path)
+        report = artifact["_report"]
+        content = {}
+        if report is not None and report["scan_status"] == "Success":
+            items = []
+            for severity, count in sorted(artifact["_vulns"].items()):
+                for index in range(count):
+                    items.append(dict(id="CVE-2026-%s%04d" % (severity[0], index), package="pkg-%s" % severity.lower(),
+                                      version="1.0.%d" % index, fix_version="1.1.0", severity=severity,
+                                      description="", links=[]))
+            order = ("Critical", "High", "Medium", "Low", "Unknown")
+            worst = next((sev for sev in order if artifact["_vulns"].get(sev)), "None")
+            content[self.REPORT_MIME] = dict(generated_at=report.get("end_time") or _now(), scanner=dict(self.scanner),
+                                             severity=worst, vulnerabilities=items)
+        return Reply(200, text=json.dumps(content), headers={"Content-Type": "application/json"})
 
     def op_scanArtifact(self, principal, params, path, **_):
         """ScanArtifact -> Scan: 412 "no available scanner for project" without a scanner; 400 when the

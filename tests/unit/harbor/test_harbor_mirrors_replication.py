@@ -259,6 +259,9 @@ def test_scan_waits_and_counts(double, backend):
     result = backend.scan("apps/web/api", "1.0", timeout=30, sleep=lambda _s: None)
     assert result["scanned"] and result["status"] == "Success" and result["digest"].startswith("sha256:")
     assert result["vulnerabilities"] == {"critical": 1, "high": 2, "medium": 0, "low": 3, "unknown": 0}
+    # the report from additions/vulnerabilities, worst first
+    assert [f["severity"] for f in result["findings"]] == ["critical", "high", "high", "low", "low", "low"]
+    assert result["findings"][0]["id"].startswith("CVE-") and result["findings"][0]["fix_version"] == "1.1.0"
     check = backend.scan("apps/web/api", "1.0", check_mode=True)
     assert check["scanned"] is False and check["vulnerabilities"]["critical"] == 1
 
