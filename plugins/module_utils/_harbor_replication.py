@@ -192,18 +192,17 @@ def replication_from_policy(policy, registry):
 
 
 def replication_comparable(replication):
-    view = dict(replication)
-    view["remote"] = dict(replication["remote"], password=None)
-    view["repositories"] = list(replication.get("repositories") or ["**"])
-    view["tags"] = list(replication.get("tags") or ["*"])
-    view["trigger"] = replication.get("trigger") or "manual"
-    view["schedule"] = replication.get("schedule") if view["trigger"] == "scheduled" else None
-    view["deletions"] = bool(replication.get("deletions"))
-    view["destination_namespace"] = replication.get("destination_namespace") or None
-    view["state"] = "present"
-    if view["remote"].get("url"):
-        view["remote"]["url"] = view["remote"]["url"].rstrip("/")
-    return view
+    """A normalized replication as Harbor would report it (defaults filled in, no password)."""
+    remote = replication.get("remote") or {}
+    trigger = replication.get("trigger") or "manual"
+    return {"name": replication["name"], "direction": replication.get("direction") or "pull",
+            "remote": {"url": (remote.get("url") or "").rstrip("/") or None, "username": remote.get("username") or None,
+                       "password": None, "tls_verify": bool(remote.get("tls_verify", True))},
+            "repositories": list(replication.get("repositories") or ["**"]),
+            "tags": list(replication.get("tags") or ["*"]),
+            "destination_namespace": replication.get("destination_namespace") or None,
+            "trigger": trigger, "schedule": replication.get("schedule") if trigger == "scheduled" else None,
+            "deletions": bool(replication.get("deletions")), "state": "present"}
 
 
 def scan_from_metadata(metadata):

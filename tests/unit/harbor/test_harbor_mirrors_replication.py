@@ -299,3 +299,14 @@ def test_namespace_scan_settings_through_project_metadata(double, backend):
     assert backend.scan("apps/web", "2.0", check_mode=True)["status"] in ("Running", "Success")
     with pytest.raises(InvalidParameterError, match="block_severity"):
         backend.namespace_ensure(dict(ns, scan={"on_push": True, "block_severity": "severe"}))
+
+
+def test_replication_with_defaults_left_out_is_idempotent(double, backend):
+    entry = {"name": "from-hub", "direction": "pull", "remote": {"url": "https://hub.example.com/"}}
+    assert backend.replication_ensure(entry).changed
+    writes = len(double.writes())
+    assert backend.replication_ensure(entry).changed is False
+    assert len(double.writes()) == writes
+    got = backend.replication_get("from-hub")
+    assert got["remote"] == {"url": "https://hub.example.com", "username": None, "password": None, "tls_verify": True}
+    assert (got["repositories"], got["tags"], got["trigger"], got["deletions"]) == (["**"], ["*"], "manual", False)
