@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: oci_mirror
 short_description: Make a pull-through cache (mirror) of an upstream registry exist on Harbor
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Applies one entry of C(oci_registry_mirrors) through Harbor's API, as a registry endpoint (C(/registries),
     named O(name)) and a proxy-cache project (O(namespace), created with that endpoint's C(registry_id)).
@@ -119,7 +119,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 mirror:
-  description: The mirror after the task (in check mode, as it would be), in the shape of C(oci_registry_mirrors); never a password.
+  description:
+    - The mirror after the task (in check mode, as it would be), in the shape of C(oci_registry_mirrors); never a password.
+    - V(null) after O(state=absent).
   returned: always
   type: dict
   sample:
@@ -185,8 +187,7 @@ def run(module, backend):
     change = backend.mirror_ensure(entry, check_mode=module.check_mode, update_password=params["update_password"])
     for warning in change.warnings:
         module.warn(warning)
-    result = dict(changed=change.changed, mirror=change.after if change.after is not None else change.before,
-                  password_changed=change.password_changed)
+    result = dict(changed=change.changed, mirror=change.after, password_changed=change.password_changed)
     if module._diff:
         result["diff"] = dict(before=change.before, after=change.after)
     return result

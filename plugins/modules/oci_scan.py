@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: oci_scan
 short_description: Scan an image or a namespace for vulnerabilities, and gate on the result
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Scans one image (O(image)) or every image of a namespace (O(namespace)) with the registry's scanner,
     waits for the reports (O(wait)) and returns the vulnerabilities by severity.
