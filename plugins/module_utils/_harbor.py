@@ -40,9 +40,9 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor_replication import (
     ReplicationApiMixin,
     ReplicationBackendMixin,
-    harbor_checks,
     scan_from_metadata,
     scan_metadata,
+    type_checks,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import EMAIL_RE, EMAIL_RULE
 
@@ -626,7 +626,7 @@ def permission_key(permissions):
 class HarborBackend(ReplicationBackendMixin, Backend):
     registry_type = "harbor"
     check_project_name = staticmethod(check_project_name)
-    type_checks = staticmethod(harbor_checks)  # (kind, entry, where) -> (errors, warnings); for _model.TYPE_CHECKS
+    type_checks = staticmethod(type_checks)  # (mirrors, replications, namespaces) -> (errors, warnings)
 
     def __init__(self, client):
         super().__init__(client)

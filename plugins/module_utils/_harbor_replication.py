@@ -80,6 +80,23 @@ def harbor_checks(kind, entry, where):
     return errors, warnings
 
 
+def type_checks(mirrors=None, replications=None, namespaces=None):
+    """(errors, warnings) of normalized mirrors, replications and namespaces on Harbor, for _model.py's
+    ``TYPE_CHECKS["harbor"]`` (the signature the zot adapter's ``type_checks`` has too). Every message starts
+    with the entry, e.g. ``oci_registry_replications[2] (nightly): ...``. Namespaces: Harbor expresses
+    every ``scan`` setting, so none is refused."""
+    errors, warnings = [], []
+    for kind, variable, entries in (("mirror", "oci_registry_mirrors", mirrors),
+                                    ("replication", "oci_registry_replications", replications)):
+        for index, entry in enumerate(entries or []):
+            if (entry or {}).get("state", "present") == "absent":
+                continue
+            more_errors, more_warnings = harbor_checks(kind, entry, "%s[%d] (%s)" % (variable, index, entry.get("name")))
+            errors.extend(more_errors)
+            warnings.extend(more_warnings)
+    return errors, warnings
+
+
 # -- conversions ---------------------------------------------------------------------------------
 def harbor_cron(schedule, replication=True):
     """A five-field cron (m h dom mon dow) as Harbor's six fields, seconds 0 first. A replication's may not

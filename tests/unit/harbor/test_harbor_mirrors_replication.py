@@ -14,6 +14,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor_
     policy_body,
     replication_comparable,
     replication_from_policy,
+    type_checks,
 )
 from ansible_collections.provisioning.oci_registry.plugins.modules.oci_scan import split_image
 
@@ -310,3 +311,16 @@ def test_replication_with_defaults_left_out_is_idempotent(double, backend):
     got = backend.replication_get("from-hub")
     assert got["remote"] == {"url": "https://hub.example.com", "username": None, "password": None, "tls_verify": True}
     assert (got["repositories"], got["tags"], got["trigger"], got["deletions"]) == (["**"], ["*"], "manual", False)
+
+
+def test_type_checks_name_every_entry_at_once():
+    errors, warnings = type_checks(
+        mirrors=[mirror(), mirror(name="quay", repositories=["org/*"], ttl="24h"), mirror(name="old", ttl="1h",
+                                                                                    state="absent")],
+        replications=[replication(), replication(name="in", direction="pull", trigger="on_push", schedule=None)],
+        namespaces=[{"name": "apps", "scan": {"on_push": True, "block_severity": "critical"}}])
+    assert len(errors) == 2, errors
+    assert errors[0].startswith("oci_registry_mirrors[1] (quay).repositories")
+    assert errors[1].startswith("oci_registry_replications[1] (in).trigger")
+    assert warnings == ["oci_registry_mirrors[1] (quay).ttl: Harbor has no setting for how long a proxy cache trusts "
+                        "a cached manifest; 24h is not applied"]
