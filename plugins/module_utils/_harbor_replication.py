@@ -521,15 +521,19 @@ class ReplicationBackendMixin:
                                        % (execution_id, name, execution.get("status"), timeout),
                                        execution_id=execution_id)
             sleep(2.0)
-        copied = []
+        copied, errors = [], []
         for task in self.api.list_replication_tasks(execution_id):
+            if task.get("status") in ("Failed", "Stopped"):
+                errors.append("%s -> %s: %s (task %s; its log: GET /api/v2.0/replication/executions/%d/tasks/%s/log)"
+                              % (task.get("src_resource"), task.get("dst_resource"), task.get("status"),
+                                 task.get("id"), execution_id, task.get("id")))
             if task.get("status") != "Succeed":
                 continue
             found = _RESOURCE.match(task.get("dst_resource") or "")
             copied.append({"repository": found.group("name") if found else task.get("dst_resource"),
                            "tag": None, "digest": None, "items": int(found.group("count")) if found else None})
         return {"id": execution_id, "status": execution.get("status"), "copied": copied,
-                "failed": execution.get("failed") or 0}
+                "failed": execution.get("failed") or 0, "errors": errors}
 
     # -- vulnerability scanning -------------------------------------------------------------------
     def scan(self, repository, reference, wait=True, timeout=600, check_mode=False, sleep=time.sleep,

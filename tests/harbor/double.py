@@ -117,6 +117,7 @@ class HarborDouble:
         self.unhealthy_urls = set()     # registry endpoints whose health check fails
         self.remote_content = {}        # registry url -> {repository: [tags]} (what a pull replication finds)
         self.replication_steps = 1      # polls an execution stays InProgress
+        self.replication_fails = set()  # source repositories whose replication task fails
         self.artifacts = {}             # (project id, repository) -> [artifact]
         self.scanner = None             # {name, vendor, version} once a scanner is registered (Trivy)
         self.scan_steps = 1             # polls a scan stays Running
@@ -1588,8 +1589,12 @@ class HarborDouble:
             execution["status"] = "Succeed"
             execution["end_time"] = _now()
             for task in execution["_tasks"]:
-                task["status"] = "Succeed"
+                task["status"] = "Failed" if task["_repository"] in self.replication_fails else "Succeed"
                 task["end_time"] = _now()
+            if any(t["status"] == "Failed" for t in execution["_tasks"]):
+                execution["status"] = "Failed"
+                execution["status_text"] = "%d of %d tasks failed" % (
+                    sum(t["status"] == "Failed" for t in execution["_tasks"]), len(execution["_tasks"]))
 
     def _execution_view(self, execution):
         view = dict((k, v) for k, v in execution.items() if not k.startswith("_"))

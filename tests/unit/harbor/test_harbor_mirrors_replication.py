@@ -237,6 +237,12 @@ def test_replication_run_pull_and_a_disabled_policy(double, backend):
                                            tags=["*"], trigger="manual", schedule=None))
     report = backend.replication_run("to-dr", timeout=30, sleep=lambda _s: None)
     assert report["copied"] == [{"repository": "library/alpine", "tag": None, "digest": None, "items": 2}]
+    double.remote_content["https://dr.example.com"]["library/busybox"] = ["1.36"]
+    double.replication_fails.add("library/busybox")
+    failed = backend.replication_run("to-dr", timeout=30, sleep=lambda _s: None)
+    assert failed["status"] == "Failed" and failed["failed"] == 1 and [c["repository"] for c in failed["copied"]] == [
+        "library/alpine"]
+    assert len(failed["errors"]) == 1 and failed["errors"][0].startswith("library/busybox [1 item(s) in total]")
     (policy,) = double.replication_policies.values()
     policy["enabled"] = False
     with pytest.raises(OciRegistryError, match="disabled"):
