@@ -27,6 +27,14 @@ Harbor behaviour it reproduces because the collection depends on it:
   id 1 hidden from the user list and never deleted, ``old_password`` for one's own password, the
   e-mail rule, a refused login going on as anonymous (``/systeminfo`` without ``read_only``),
   retention executions and their tasks, the GC log's deletion counts.
+* issue 16, each cited where it is done: registry endpoints (URL kept as scheme://host+path, a health check
+  that ``unhealthy_urls`` fails, unique names, the secret shown as "*****", deletion refused while used),
+  proxy-cache projects (registry_id: admins only, a permitted endpoint type, a 7-day retention, never
+  changed afterwards), replication policies (Harbor's validation, ``deletion`` read on create and update,
+  doublestar filters, replaceNamespace), executions and tasks over successive polls (``remote_content``
+  is what a pull finds, ``replication_fails`` fails a repository), scans (``register_scanner``;
+  412 without one, 400 for an artifact it cannot scan, Pending -> Running -> Success, scan_overview, the
+  vulnerabilities addition, auto_scan on push) and the scan-all schedule.
 
 Fault injection: ``double.inject(method, path_regex, status, times=1)`` answers the next
 ``times`` matching requests with ``status`` (after the request passed validation).
