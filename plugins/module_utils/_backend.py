@@ -178,10 +178,23 @@ class Backend:
         """Run the replication ``name`` now. {status, copied: [{repository, tag, digest}], failed: int}."""
         self.not_supported("running a replication")
 
+    def namespace_images(self, namespace):
+        """``repository:tag`` of every tagged image under ``namespace`` (oci_scan's namespace option), read
+        through the distribution API's catalog; adapters with a richer API override it."""
+        prefix = namespace.rstrip("/") + "/"
+        return ["%s:%s" % (repository, tag) for repository in self.oci.catalog() if repository.startswith(prefix)
+                for tag in self.oci.tags(repository)]
+
     def scan(self, repository, reference, wait=True, timeout=600, check_mode=False):
         """Scan one image and return {repository, reference, digest, scanned: bool (a scan was started),
         status, vulnerabilities: {critical, high, medium, low, unknown}}."""
         self.not_supported("vulnerability scanning")
+
+
+    def scan_all_schedule_ensure(self, schedule, check_mode=False):
+        """Make the registry scan every image on ``schedule`` (five-field cron), or on none (None).
+        Returns (changed, before, after), each a cron or None."""
+        self.not_supported("a scan-all schedule")
 
 
 class AccessOptions:

@@ -38,6 +38,13 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
     OciRegistryError,
     RegistryHTTPError,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor_replication import (
+    ReplicationApiMixin,
+    ReplicationBackendMixin,
+    scan_from_metadata,
+    scan_metadata,
+    type_checks,
+)
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import EMAIL_RE, EMAIL_RULE
 
 API = "/api/v2.0"
@@ -210,7 +217,7 @@ def ignore_404(func):
     return wrapper
 
 
-class HarborApi:
+class HarborApi(ReplicationApiMixin):
     """One method per Harbor API call."""
 
     def __init__(self, client):
@@ -616,8 +623,10 @@ def permission_key(permissions):
                   for p in permissions or [])
 
 
-class HarborBackend(Backend):
+class HarborBackend(ReplicationBackendMixin, Backend):
     registry_type = "harbor"
+    check_project_name = staticmethod(check_project_name)
+    type_checks = staticmethod(type_checks)  # (mirrors, replications, namespaces) -> (errors, warnings)
 
     def __init__(self, client):
         super().__init__(client)
@@ -672,6 +681,7 @@ class HarborBackend(Backend):
             "quota_gb": None if storage is None else (-1 if storage < 0 else storage / float(GIB)),
             "retention": retention,
             "retention_cron": cron,
+            "scan": scan_from_metadata(meta),
             "repositories": project.get("repo_count") or 0,
             "_project_id": project["project_id"],
             "_quota_id": (quota or {}).get("id"),
@@ -679,7 +689,7 @@ class HarborBackend(Backend):
         }
 
     def ensure_project(self, name, public=False, quota_gb=None, retention=None, manage_retention=True,
-                       retention_cron=DEFAULT_RETENTION_CRON, description=None, check_mode=False):
+                       retention_cron=DEFAULT_RETENTION_CRON, description=None, scan=None, check_mode=False):
         """Create or update a project. Returns (changed, before, after, warnings).
 
         ``quota_gb``: None leaves the quota alone, -1 is unlimited. ``retention``: None removes a
@@ -692,6 +702,7 @@ class HarborBackend(Backend):
             retention = None  # nothing to retain by: no policy
         if retention is not None:
             retention_policy(0, retention, retention_cron)  # validate before sending anything
+        scan_meta = None if scan is None else scan_metadata(scan)  # validated before anything is sent
         before = self.project_state(name)
         if description and before is None:
             # Said once, when the project is created (or would be): not again on every later run.
@@ -700,6 +711,8 @@ class HarborBackend(Backend):
         want = {"name": name, "public": bool(public)}
         if quota_gb is not None:
             want["quota_gb"] = quota_gb
+        if scan_meta is not None:
+            want["scan"] = scan_from_metadata(scan_meta)
         if manage_retention:
             want["retention"] = _retention_view(retention)
             want["retention_cron"] = check_cron(retention_cron) if retention else None
@@ -709,7 +722,7 @@ class HarborBackend(Backend):
         if not changed or check_mode:
             return changed, current, after, warnings
         if before is None:
-            body = {"project_name": name, "metadata": {"public": "true" if public else "false"}}
+            body = {"project_name": name, "metadata": dict(scan_meta or {}, public="true" if public else "false")}
             if quota_gb is not None:
                 body["storage_limit"] = -1 if quota_gb == -1 else int(quota_gb * GIB)
             project_id = self.api.create_project(body)
@@ -719,8 +732,13 @@ class HarborBackend(Backend):
             project_id = before["_project_id"]
             quota_id = before["_quota_id"]
             retention_id = before["_retention_id"]
+            metadata = {}
             if before["public"] != bool(public):
-                self.api.update_project(project_id, {"metadata": {"public": "true" if public else "false"}})
+                metadata["public"] = "true" if public else "false"
+            if scan_meta is not None and before.get("scan") != want["scan"]:
+                metadata.update(scan_meta)
+            if metadata:
+                self.api.update_project(project_id, {"metadata": metadata})
             if quota_gb is not None and before["quota_gb"] != quota_gb:
                 if quota_id is None:
                     raise OciRegistryError("Harbor has no quota for project %r (is quota_per_project_enable off?)"
@@ -976,7 +994,7 @@ class HarborBackend(Backend):
         if quota is not None and quota == int(quota):
             quota = int(quota)
         return {"name": state["name"], "description": None, "public": state["public"],
-                "retention": state["retention"], "quota_gb": quota}
+                "retention": state["retention"], "quota_gb": quota, "scan": state.get("scan")}
 
     def namespace_ensure(self, namespace, check_mode=False):
         """Project, public flag, quota (``quota_gb``: GiB, -1 = unlimited, None = left as it is)
@@ -994,14 +1012,14 @@ class HarborBackend(Backend):
         changed, before, after, more = self.ensure_project(
             namespace["name"], public=public, quota_gb=quota,
             retention=namespace.get("retention"), manage_retention="retention" in namespace,
-            description=namespace.get("description"), check_mode=check_mode)
+            description=namespace.get("description"), scan=namespace.get("scan"), check_mode=check_mode)
         return AccessChange(changed=changed, before=self._namespace_or_none(before),
                             after=self._namespace_or_none(after), warnings=warnings + more)
 
     def _namespace_or_none(self, state):
         if state is None:
             return None
-        return self._namespace_view(dict(dict(retention=None, quota_gb=None), **state))
+        return self._namespace_view(dict(dict(retention=None, quota_gb=None, scan=None), **state))
 
     def namespace_remove(self, name, force=False, check_mode=False):
         changed, before, repositories = self.delete_project(name, force=force, check_mode=check_mode)

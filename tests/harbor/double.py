@@ -27,6 +27,14 @@ Harbor behaviour it reproduces because the collection depends on it:
   id 1 hidden from the user list and never deleted, ``old_password`` for one's own password, the
   e-mail rule, a refused login going on as anonymous (``/systeminfo`` without ``read_only``),
   retention executions and their tasks, the GC log's deletion counts.
+* issue 16, each cited where it is done: registry endpoints (URL kept as scheme://host+path, a health check
+  that ``unhealthy_urls`` fails, unique names, the secret shown as "*****", deletion refused while used),
+  proxy-cache projects (registry_id: admins only, a permitted endpoint type, a 7-day retention, never
+  changed afterwards), replication policies (Harbor's validation, ``deletion`` read on create and update,
+  doublestar filters, replaceNamespace), executions and tasks over successive polls (``remote_content``
+  is what a pull finds, ``replication_fails`` fails a repository), scans (``register_scanner``;
+  412 without one, 400 for an artifact it cannot scan, Pending -> Running -> Success, scan_overview, the
+  vulnerabilities addition, auto_scan on push) and the scan-all schedule.
 
 Fault injection: ``double.inject(method, path_regex, status, times=1)`` answers the next
 ``times`` matching requests with ``status`` (after the request passed validation).
@@ -110,6 +118,18 @@ class HarborDouble:
         self.garbage = 0  # artifacts deleted since the last GC: what the next GC deletes
         self.tokens = {}
         self.config = {"read_only": False, "robot_name_prefix": "robot$"}
+        # issue 16: registry endpoints, replication, scanning
+        self.registries = {}
+        self.replication_policies = {}
+        self.replication_executions = {}
+        self.unhealthy_urls = set()     # registry endpoints whose health check fails
+        self.remote_content = {}        # registry url -> {repository: [tags]} (what a pull replication finds)
+        self.replication_steps = 1      # polls an execution stays InProgress
+        self.replication_fails = set()  # source repositories whose replication task fails
+        self.artifacts = {}             # (project id, repository) -> [artifact]
+        self.scanner = None             # {name, vendor, version} once a scanner is registered (Trivy)
+        self.scan_steps = 1             # polls a scan stays Running
+        self.scan_all_schedule = None
         admin = self._new_user("admin", admin_password, sysadmin=True, email="admin@example.com",
                                realname="system admin")
         self._new_project("library", public=True, owner=admin)
@@ -189,7 +209,7 @@ class HarborDouble:
                                update_time=_now())
         return self.users[uid]
 
-    def _new_project(self, name, public=False, owner=None, storage_limit=-1, metadata=None):
+    def _new_project(self, name, public=False, owner=None, storage_limit=-1, metadata=None, registry_id=None):
         pid = self._next("project")
         meta = dict(metadata or {})
         meta["public"] = "true" if public else meta.get("public", "false")
@@ -198,6 +218,8 @@ class HarborDouble:
                                      used={"storage": 0}, creation_time=_now(), update_time=_now())
         self.projects[pid] = dict(project_id=pid, name=name, owner_id=owner["user_id"], owner_name=owner["username"],
                                   metadata=meta, creation_time=_now(), update_time=_now(), quota_id=quota_id)
+        if registry_id:
+            self.projects[pid]["registry_id"] = registry_id
         mid = self._next("member")
         self.members[pid] = {mid: dict(id=mid, project_id=pid, entity_id=owner["user_id"],
                                        entity_name=owner["username"], entity_type="u", role_id=1)}
@@ -249,7 +271,7 @@ class HarborDouble:
             body = b""
             if reply.text is not None:
                 body = reply.text.encode()
-                reply.headers["Content-Type"] = "text/plain; charset=utf-8"
+                reply.headers.setdefault("Content-Type", "text/plain; charset=utf-8")
             elif reply.body is not None:
                 if op is not None and 200 <= reply.status < 300:
                     # false booleans left out, as go-swagger's generated models do (see Swagger.omit_empty)
@@ -486,8 +508,22 @@ class HarborDouble:
         meta = dict((k, v) for k, v in (req.get("metadata") or {}).items() if v is not None)
         public = meta.get("public") == "true" or bool(req.get("public"))
         limit = req.get("storage_limit")
+        registry_id = self._proxy_registry(principal, req)
         project = self._new_project(name, public=public, owner=principal["user"], metadata=meta,
-                                    storage_limit=-1 if limit is None else limit)
+                                    storage_limit=-1 if limit is None else limit, registry_id=registry_id)
+        if registry_id:
+            # a proxy-cache project gets a retention policy of 7 days since the last pull
+            # (src/server/v2.0/handler/project.go, CreateProject: defaultDaysToRetentionForProxyCacheProject)
+            rid = self._next("retention")
+            self.retentions[rid] = dict(
+                id=rid, algorithm="or", scope=dict(level="project", ref=project["project_id"]),
+                trigger=dict(kind="Schedule", settings=dict(cron="0 0 0 * * *"), references={}),
+                rules=[dict(id=1, disabled=False, action="retain", template="nDaysSinceLastPull",
+                            params=dict(nDaysSinceLastPull=7),
+                            tag_selectors=[dict(kind="doublestar", decoration="matches", pattern="**")],
+                            scope_selectors=dict(repository=[dict(kind="doublestar", decoration="repoMatches",
+                                                                  pattern="**")]))])
+            project["metadata"]["retention_id"] = str(rid)
         return Reply(201, headers={"Location": "%s/projects/%d" % (API, project["project_id"])})
 
     def op_getProject(self, params, path, headers, **_):
@@ -496,6 +532,15 @@ class HarborDouble:
     def op_updateProject(self, principal, params, path, headers, **_):
         project = self._project_ref(path["project_name_or_id"], headers)
         req = params["project"]
+        if req.get("registry_id") is not None and req["registry_id"] != project.get("registry_id"):
+            # Harbor's UpdateProject never reads registry_id (src/server/v2.0/handler/project.go, UpdateProject
+            # copies only metadata and cve_allowlist): a proxy cache cannot be moved to another endpoint, nor a
+            # project made one. Harbor drops the field silently; the double refuses it, as it refuses every
+            # setting Harbor would lose.
+            message = "PUT /projects/%s: registry_id cannot be changed after creation (Harbor ignores it)" % (
+                path["project_name_or_id"])
+            self.violations.append(message)
+            raise HarborError(400, "BAD_REQUEST", message)
         for key, value in (req.get("metadata") or {}).items():
             if value is not None:
                 project["metadata"][key] = value
@@ -1183,6 +1228,585 @@ class HarborDouble:
                     job_parameters=json.dumps(body.get("parameters") or {}), schedule=stored,
                     creation_time=_now(), update_time=_now())
 
+
+    # -- registry endpoints (issue 16) --------------------------------------------------------
+    # src/server/v2.0/handler/registry.go and src/controller/registry/controller.go (v2.15.2).
+    ADAPTER_TYPES = ("docker-registry", "docker-hub", "harbor", "github-ghcr", "quay", "gitlab", "google-gcr",
+                     "aws-ecr", "azure-acr", "ali-acr", "jfrog-artifactory", "huawei-SWR", "tencent-tcr",
+                     "volcengine-cr", "dtr", "helm-hub")
+    # make/photon/prepare/templates/core/env.jinja: PERMITTED_REGISTRY_TYPES_FOR_PROXY_CACHE
+    PROXY_CACHE_TYPES = ("docker-hub", "harbor", "azure-acr", "ali-acr", "aws-ecr", "google-gcr", "docker-registry",
+                         "github-ghcr", "jfrog-artifactory")
+
+    @staticmethod
+    def _endpoint_url(value):
+        """src/lib/endpoint.go, ValidateHTTPURL: trimmed, http:// when no scheme, only http/https, and kept
+        as scheme://host + path (a query or user info is dropped)."""
+        value = (value or "").strip(" ").rstrip("/")
+        if not value:
+            raise HarborError(400, "BAD_REQUEST", "empty string")
+        if "://" not in value:
+            value = "http://" + value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise HarborError(400, "BAD_REQUEST", "invalid HTTP scheme: %s" % parts.scheme)
+        return "%s://%s%s" % (parts.scheme, parts.netloc.rpartition("@")[2], parts.path)
+
+    def _validate_registry(self, registry, own_id=None):
+        """src/controller/registry/controller.go, validate: name 1-64 characters, a valid URL, and a health
+        check of the endpoint (the double: healthy unless its URL is in ``unhealthy_urls``); names are unique
+        (src/pkg/reg/dao/dao.go: "registry %s already exists", a conflict)."""
+        if not registry.get("name"):
+            raise HarborError(400, "BAD_REQUEST", "name cannot be empty")
+        if len(registry["name"]) > 64:
+            raise HarborError(400, "BAD_REQUEST", "the max length of name is 64")
+        registry["url"] = self._endpoint_url(registry.get("url"))
+        if registry.get("type") not in self.ADAPTER_TYPES:
+            raise HarborError(400, "BAD_REQUEST", "adapter factory for %s not found" % registry.get("type"))
+        if registry["url"] in self.unhealthy_urls:
+            raise HarborError(400, "BAD_REQUEST", "the registry is unhealthy")
+        if any(r["name"] == registry["name"] and r["id"] != own_id for r in self.registries.values()):
+            raise HarborError(409, "CONFLICT", "registry %s already exists" % registry["name"])
+        registry["status"] = "healthy"
+
+    def _registry_view(self, registry):
+        """src/server/v2.0/handler/replication.go, convertRegistry: the secret comes back as "*****" when one
+        is set, never itself."""
+        view = dict((k, v) for k, v in registry.items() if k != "credential")
+        credential = registry.get("credential")
+        if credential is not None:
+            view["credential"] = dict(type=credential.get("type") or "", access_key=credential.get("access_key") or "")
+            if credential.get("access_secret"):
+                view["credential"]["access_secret"] = "*****"
+        return view
+
+    def _registry_or_404(self, rid):
+        registry = self.registries.get(int(rid))
+        if registry is None:
+            raise HarborError(404, "NOT_FOUND", "registry %s not found" % rid)
+        return registry
+
+    def op_createRegistry(self, principal, params, **_):
+        self._admin(principal)
+        req = params["registry"]
+        registry = dict(name=req.get("name") or "", description=req.get("description") or "", type=req.get("type"),
+                        url=req.get("url"), insecure=bool(req.get("insecure")))
+        if req.get("credential") is not None:
+            registry["credential"] = dict(req["credential"])
+        self._validate_registry(registry)
+        rid = self._next("registry")
+        registry.update(id=rid, creation_time=_now(), update_time=_now())
+        self.registries[rid] = registry
+        return Reply(201, headers={"Location": "%s/registries/%d" % (API, rid)})
+
+    def op_listRegistries(self, principal, params, base, query, **_):
+        self._admin(principal)
+        items = sorted(self.registries.values(), key=lambda r: r["id"])
+        if params.get("name"):  # the legacy "name" query is a fuzzy match (ListRegistries)
+            items = [r for r in items if params["name"] in r["name"]]
+        q = self._q(params)
+        if "name" in q:
+            value, fuzzy = q["name"]
+            items = [r for r in items if (value in r["name"] if fuzzy else r["name"] == value)]
+        return self._page([self._registry_view(r) for r in items], params, base, query)
+
+    def op_getRegistry(self, principal, path, **_):
+        self._admin(principal)
+        return Reply(200, self._registry_view(self._registry_or_404(path["id"])))
+
+    def op_updateRegistry(self, principal, params, path, **_):
+        """UpdateRegistry: every field that is given (not null) replaces the stored one; the credential is
+        kept unless credential_type, access_key or access_secret are given; then validated again."""
+        self._admin(principal)
+        stored = self._registry_or_404(path["id"])
+        registry = json.loads(json.dumps(stored))
+        req = params["registry"]
+        for key in ("name", "description", "url", "insecure"):
+            if req.get(key) is not None:
+                registry[key] = req[key]
+        credential = registry.setdefault("credential", {})
+        for key, target in (("credential_type", "type"), ("access_key", "access_key"),
+                            ("access_secret", "access_secret")):
+            if req.get(key) is not None:
+                credential[target] = req[key]
+        self._validate_registry(registry, own_id=stored["id"])
+        registry["update_time"] = _now()
+        self.registries[stored["id"]] = registry
+        return Reply(200)
+
+    def op_deleteRegistry(self, principal, path, **_):
+        """src/controller/registry/controller.go, Delete: refused (412) while a replication policy or a
+        proxy-cache project refers to the endpoint."""
+        self._admin(principal)
+        registry = self._registry_or_404(path["id"])
+        rid = registry["id"]
+        if any(rid in (p["_src"], p["_dest"]) for p in self.replication_policies.values()):
+            raise HarborError(412, "PRECONDITION",
+                              "the registry %d is referenced by replication policies, cannot delete it" % rid)
+        if any(p.get("registry_id") == rid for p in self.projects.values()):
+            raise HarborError(412, "PRECONDITION",
+                              "the registry %d is referenced by proxy cache project, cannot delete it" % rid)
+        del self.registries[rid]
+        return Reply(200)
+
+    def _proxy_registry(self, principal, req):
+        """CreateProject with registry_id (src/server/v2.0/handler/project.go, CreateProject and
+        validateProjectReq): system admins only, an id > 0 of an existing endpoint of a type permitted for
+        proxy cache."""
+        registry_id = req.get("registry_id")
+        if registry_id is None:
+            return None
+        if not principal.get("admin"):
+            raise HarborError(403, "FORBIDDEN", "Only system admin can create proxy cache project")
+        if registry_id <= 0:
+            raise HarborError(400, "BAD_REQUEST",
+                              "%d is invalid value of registry_id, it should be geater than 0" % registry_id)
+        registry = self.registries.get(registry_id)
+        if registry is None:
+            # a plain fmt.Errorf in Harbor: it answers 500
+            raise HarborError(500, "UNKNOWN", "failed to get the registry %d: registry not found" % registry_id)
+        if registry["type"] not in self.PROXY_CACHE_TYPES:
+            raise HarborError(400, "BAD_REQUEST", "unsupported registry type %s" % registry["type"])
+        return registry_id
+
+    # -- replication policies and executions (issue 16) -----------------------------------------
+    # src/server/v2.0/handler/replication.go, src/controller/replication/{policy,execution}.go,
+    # src/controller/replication/model/model.go (Validate), src/pkg/reg/model/policy.go (Filter.Validate).
+    _REPOSITORY_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+
+    def _policy_from_request(self, req, policy_id=None):
+        if not req.get("name"):
+            raise HarborError(400, "BAD_REQUEST", "empty name")
+        src = (req.get("src_registry") or {}).get("id") or 0
+        dest = (req.get("dest_registry") or {}).get("id") or 0
+        if (src and dest) or (not src and not dest):
+            raise HarborError(400, "BAD_REQUEST",
+                              "either src_registry or dest_registry should be empty and the other one shouldn't be "
+                              "empty")
+        for flt in req.get("filters") or []:
+            kind = flt.get("type")
+            if kind in ("resource", "name", "tag"):
+                if not isinstance(flt.get("value"), str):
+                    raise HarborError(400, "BAD_REQUEST", "the type of filter value isn't string")
+                if kind in ("name", "resource") and flt.get("decoration"):
+                    raise HarborError(400, "BAD_REQUEST", "only tag and label filter support decoration")
+            elif kind != "label":
+                raise HarborError(400, "BAD_REQUEST", "invalid filter type")
+            if flt.get("decoration") not in (None, "", "matches", "excludes"):
+                raise HarborError(400, "BAD_REQUEST", "invalid filter decoration, :%s" % flt.get("decoration"))
+        namespace = req.get("dest_namespace") or ""
+        if namespace and not self._REPOSITORY_NAME.match(namespace):
+            raise HarborError(400, "BAD_REQUEST", "invalid destination namespace: %s" % namespace)
+        trigger = req.get("trigger")
+        if trigger is not None:
+            kind = trigger.get("type")
+            if kind == "scheduled":
+                cron = (trigger.get("trigger_settings") or {}).get("cron") or ""
+                if not cron:
+                    raise HarborError(400, "BAD_REQUEST",
+                                      "the cron string cannot be empty when the trigger type is scheduled")
+                fields = cron.split(" ")
+                if len(fields) != 6:
+                    raise HarborError(400, "BAD_REQUEST", "invalid cron string for scheduled trigger: %s" % cron)
+                if fields[0] != "0":
+                    raise HarborError(400, "BAD_REQUEST",
+                                      "the 1st field (indicating Seconds of time) of the cron setting must be 0")
+                if fields[1] == "*":
+                    raise HarborError(400, "BAD_REQUEST",
+                                      "* is not allowed for the Minutes field of the cron setting of replication "
+                                      "policy")
+            elif kind not in ("manual", "event_based"):
+                raise HarborError(400, "BAD_REQUEST", "invalid trigger type")
+        for rid in (src, dest):
+            if rid:
+                self._registry_or_404(rid)  # validatePolicy: regMgr.Get
+        if any(p["name"] == req["name"] and p["id"] != policy_id for p in self.replication_policies.values()):
+            raise HarborError(409, "CONFLICT", "policy %s already exists" % req["name"])
+        count = req.get("dest_namespace_replace_count")
+        return dict(
+            name=req["name"], description=req.get("description") or "", dest_namespace=namespace,
+            dest_namespace_replace_count=-1 if count is None else count,  # "-1 mean the legacy mode"
+            trigger=json.loads(json.dumps(trigger)) if trigger else None,
+            filters=json.loads(json.dumps(req.get("filters") or [])),
+            # CreateReplicationPolicy / UpdateReplicationPolicy read the deprecated "deletion" field, not
+            # "replicate_deletion": a request with only replicate_deletion: true replicates no deletion
+            replicate_deletion=bool(req.get("deletion")),
+            override=bool(req.get("override")), enabled=bool(req.get("enabled")),
+            speed=max(0, req.get("speed") or 0), copy_by_chunk=bool(req.get("copy_by_chunk")),
+            single_active_replication=bool(req.get("single_active_replication")), _src=src, _dest=dest)
+
+    def _local_registry(self):
+        # populateRegistry: the side that is Harbor itself is registry 0, "Local"
+        return dict(id=0, name="Local", type="harbor", url="http://core:8080", insecure=True, status="healthy",
+                    description="", creation_time=_now(), update_time=_now())
+
+    def _policy_view(self, policy):
+        """convertReplicationPolicy: both registries filled in, deletion and replicate_deletion alike."""
+        view = dict((k, v) for k, v in policy.items() if not k.startswith("_"))
+        view["deletion"] = policy["replicate_deletion"]
+        view["src_registry"] = self._registry_view(self.registries[policy["_src"]]) if policy["_src"] else \
+            self._local_registry()
+        view["dest_registry"] = self._registry_view(self.registries[policy["_dest"]]) if policy["_dest"] else \
+            self._local_registry()
+        if view["trigger"] is None:
+            view.pop("trigger")
+        return view
+
+    def _policy_or_404(self, pid):
+        policy = self.replication_policies.get(int(pid))
+        if policy is None:
+            raise HarborError(404, "NOT_FOUND", "policy %s not found" % pid)
+        return policy
+
+    def op_createReplicationPolicy(self, principal, params, **_):
+        self._admin(principal)
+        policy = self._policy_from_request(params["policy"])
+        pid = self._next("replication_policy")
+        policy.update(id=pid, creation_time=_now(), update_time=_now())
+        self.replication_policies[pid] = policy
+        return Reply(201, headers={"Location": "%s/replication/policies/%d" % (API, pid)})
+
+    def op_listReplicationPolicies(self, principal, params, base, query, **_):
+        self._admin(principal)
+        items = sorted(self.replication_policies.values(), key=lambda p: p["id"])
+        if params.get("name"):
+            items = [p for p in items if params["name"] in p["name"]]
+        q = self._q(params)
+        if "name" in q:
+            value, fuzzy = q["name"]
+            items = [p for p in items if (value in p["name"] if fuzzy else p["name"] == value)]
+        return self._page([self._policy_view(p) for p in items], params, base, query)
+
+    def op_getReplicationPolicy(self, principal, path, **_):
+        self._admin(principal)
+        return Reply(200, self._policy_view(self._policy_or_404(path["id"])))
+
+    def op_updateReplicationPolicy(self, principal, params, path, **_):
+        self._admin(principal)
+        stored = self._policy_or_404(path["id"])
+        policy = self._policy_from_request(params["policy"], policy_id=stored["id"])
+        policy.update(id=stored["id"], creation_time=stored["creation_time"], update_time=_now())
+        self.replication_policies[stored["id"]] = policy
+        return Reply(200)
+
+    def op_deleteReplicationPolicy(self, principal, path, **_):
+        """DeletePolicy: its executions go with it."""
+        self._admin(principal)
+        policy = self._policy_or_404(path["id"])
+        for eid in [e for e, ex in self.replication_executions.items() if ex["policy_id"] == policy["id"]]:
+            del self.replication_executions[eid]
+        del self.replication_policies[policy["id"]]
+        return Reply(200)
+
+    @staticmethod
+    def _glob(pattern, value):
+        """Harbor's doublestar match for name and tag filters (src/pkg/reg/util/pattern.go, Match, with
+        github.com/bmatcuk/doublestar): '*' within a path component, '**' across, {a,b} alternatives."""
+        regex = ""
+        i = 0
+        depth = 0
+        while i < len(pattern):
+            if pattern[i] == "{":
+                regex += "(?:"
+                depth += 1
+                i += 1
+            elif pattern[i] == "}" and depth:
+                regex += ")"
+                depth -= 1
+                i += 1
+            elif pattern[i] == "," and depth:
+                regex += "|"
+                i += 1
+            elif pattern.startswith("**", i):
+                regex += ".*"
+                i += 2
+            elif pattern[i] == "*":
+                regex += "[^/]*"
+                i += 1
+            elif pattern[i] == "?":
+                regex += "[^/]"
+                i += 1
+            else:
+                regex += re.escape(pattern[i])
+                i += 1
+        return re.fullmatch(regex, value) is not None
+
+    def _replication_sources(self, policy):
+        """{repository: [tags]} the execution finds at its source: the double's local artifacts for a push,
+        ``remote_content`` of the source endpoint's URL for a pull."""
+        if policy["_src"]:
+            found = dict((r, list(t)) for r, t in self.remote_content.get(self.registries[policy["_src"]]["url"],
+                                                                         {}).items())
+        else:
+            found = {}
+            for (pid, repo), artifacts in self.artifacts.items():
+                project = self.projects.get(pid)
+                if project is not None:
+                    found["%s/%s" % (project["name"], repo)] = [t for a in artifacts for t in a["tags"]]
+        names = [f["value"] for f in policy["filters"] if f["type"] == "name"]
+        tags = [f for f in policy["filters"] if f["type"] == "tag"]
+        result = {}
+        for repository, repo_tags in sorted(found.items()):
+            if names and not any(self._glob(n, repository) for n in names):
+                continue
+            for flt in tags:
+                match = [t for t in repo_tags if self._glob(flt["value"], t)]
+                repo_tags = [t for t in repo_tags if t not in match] if flt.get("decoration") == "excludes" else match
+            if repo_tags:
+                result[repository] = repo_tags
+        return result
+
+    def op_startReplication(self, principal, params, **_):
+        """StartReplication -> controller Start: a disabled policy answers 412 ("the policy %d is
+        disabled"); an execution with one task per repository (src/controller/replication/flow/stage.go:
+        the destination repository by replaceNamespace, the resource named "<repo> [N item(s) in total]")."""
+        self._admin(principal)
+        policy = self._policy_or_404(params["execution"].get("policy_id") or 0)
+        if not policy["enabled"]:
+            raise HarborError(412, "PRECONDITION", "the policy %d is disabled" % policy["id"])
+        eid = self._next("replication_execution")
+        tasks = []
+        for repository, tags in self._replication_sources(policy).items():
+            tasks.append(dict(id=self._next("replication_task"), execution_id=eid, status="InProgress",
+                              job_id="job-%d" % eid, operation="copy", resource_type="image",
+                              src_resource="%s [%d item(s) in total]" % (repository, len(tags)),
+                              dst_resource="%s [%d item(s) in total]" % (
+                                  self._replace_namespace(repository, policy), len(tags)),
+                              start_time=_now(), end_time=_now(), _tags=tags, _repository=repository))
+        self.replication_executions[eid] = dict(id=eid, policy_id=policy["id"], status="InProgress",
+                                                trigger="manual", start_time=_now(), end_time=_now(),
+                                                status_text="", _tasks=tasks, _polls=0)
+        return Reply(201, headers={"Location": "%s/replication/executions/%d" % (API, eid)})
+
+    @staticmethod
+    def _replace_namespace(repository, policy):
+        """src/controller/replication/flow/stage.go, replaceNamespace."""
+        namespace, count = policy["dest_namespace"], policy["dest_namespace_replace_count"]
+        if not namespace:
+            return repository
+        parts = repository.split("/")
+        if count < 0:
+            return "%s/%s" % (namespace, parts[-1])
+        return "/".join([namespace] + parts[min(count, len(parts) - 1):])
+
+    def _execution_advance(self, execution):
+        if execution["status"] != "InProgress":
+            return
+        execution["_polls"] += 1
+        if execution["_polls"] > self.replication_steps:
+            execution["status"] = "Succeed"
+            execution["end_time"] = _now()
+            for task in execution["_tasks"]:
+                task["status"] = "Failed" if task["_repository"] in self.replication_fails else "Succeed"
+                task["end_time"] = _now()
+            if any(t["status"] == "Failed" for t in execution["_tasks"]):
+                execution["status"] = "Failed"
+                execution["status_text"] = "%d of %d tasks failed" % (
+                    sum(t["status"] == "Failed" for t in execution["_tasks"]), len(execution["_tasks"]))
+
+    def _execution_view(self, execution):
+        view = dict((k, v) for k, v in execution.items() if not k.startswith("_"))
+        tasks = execution["_tasks"]
+        view.update(total=len(tasks), succeed=sum(t["status"] == "Succeed" for t in tasks),
+                    failed=sum(t["status"] == "Failed" for t in tasks),
+                    in_progress=sum(t["status"] == "InProgress" for t in tasks),
+                    stopped=sum(t["status"] == "Stopped" for t in tasks))
+        return view
+
+    def op_getReplicationExecution(self, principal, path, **_):
+        self._admin(principal)
+        execution = self.replication_executions.get(int(path["id"]))
+        if execution is None:
+            raise HarborError(404, "NOT_FOUND", "execution %s not found" % path["id"])
+        self._execution_advance(execution)
+        return Reply(200, self._execution_view(execution))
+
+    def op_listReplicationExecutions(self, principal, params, base, query, **_):
+        self._admin(principal)
+        items = sorted(self.replication_executions.values(), key=lambda e: -e["id"])
+        if params.get("policy_id") is not None:
+            items = [e for e in items if e["policy_id"] == params["policy_id"]]
+        for execution in items:
+            self._execution_advance(execution)
+        return self._page([self._execution_view(e) for e in items], params, base, query)
+
+    def op_listReplicationTasks(self, principal, params, path, base, query, **_):
+        self._admin(principal)
+        execution = self.replication_executions.get(int(path["id"]))
+        tasks = [] if execution is None else execution["_tasks"]
+        return self._page([dict((k, v) for k, v in t.items() if not k.startswith("_")) for t in tasks],
+                          params, base, query)
+
+    # -- artifacts and vulnerability scanning (issue 16) ----------------------------------------
+    # src/server/v2.0/handler/scan.go (ScanArtifact), src/controller/scan/base_controller.go (Scan),
+    # src/pkg/scan/vuln/severity.go (the severities).
+    REPORT_MIME = "application/vnd.security.vulnerability.report; version=1.1"
+    SCANNABLE = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json",
+                 "application/vnd.oci.image.index.v1+json",
+                 "application/vnd.docker.distribution.manifest.list.v2+json")
+
+    def register_scanner(self, name="Trivy", vendor="Aqua Security", version="v0.56.1"):
+        with self.lock:
+            self.scanner = dict(name=name, vendor=vendor, version=version)
+
+    def add_artifact(self, project_name, repository, tag, digest=None,
+                     media_type="application/vnd.oci.image.manifest.v1+json", vulnerabilities=None):
+        """An artifact (and its repository) pushed to a project. ``vulnerabilities``: {Critical: n, High: n,
+        ...} that a scan of it reports."""
+        with self.lock:
+            project = self._project_by_name(project_name)
+            key = (project["project_id"], repository)
+            if repository not in self.repositories.get(project["project_id"], {}):
+                self.add_repository(project_name, repository, artifacts=0)
+            digest = digest or "sha256:" + secrets.token_hex(32)
+            artifacts = self.artifacts.setdefault(key, [])
+            for artifact in artifacts:
+                if artifact["digest"] == digest:
+                    artifact["tags"].append(tag)
+                    return artifact
+            artifact = dict(id=self._next("artifact"), digest=digest, tags=[tag], media_type=media_type,
+                            _vulns=dict(vulnerabilities or {}), _report=None)
+            artifacts.append(artifact)
+            self.repositories[project["project_id"]][repository]["artifact_count"] += 1
+            if project["metadata"].get("auto_scan") == "true" and self.scanner:
+                self._start_scan(artifact)  # a push to an auto_scan project is scanned (scan on push)
+            return artifact
+
+    def _artifact(self, path):
+        project = self._project_by_name(path["project_name"])
+        repository = unquote(path["repository_name"])  # encoded twice by the client, once decoded already
+        reference = path["reference"]
+        for artifact in self.artifacts.get((project["project_id"], repository), []):
+            if artifact["digest"] == reference or reference in artifact["tags"]:
+                return project, repository, artifact
+        raise HarborError(404, "NOT_FOUND", "artifact %s/%s:%s not found" % (project["name"], repository, reference))
+
+    def _start_scan(self, artifact):
+        artifact["_report"] = dict(report_id=secrets.token_hex(16), scan_status="Pending", polls=0,
+                                   start_time=_now())
+
+    def _scan_advance(self, artifact):
+        report = artifact["_report"]
+        if report is None or report["scan_status"] in ("Success", "Error"):
+            return
+        report["polls"] += 1
+        report["scan_status"] = "Success" if report["polls"] > self.scan_steps else "Running"
+        report["end_time"] = _now()
+
+    def _artifact_view(self, project, repository, artifact, with_scan_overview):
+        view = dict(id=artifact["id"], type="IMAGE", media_type=artifact["media_type"],
+                    manifest_media_type=artifact["media_type"], project_id=project["project_id"],
+                    repository_name="%s/%s" % (project["name"], repository), digest=artifact["digest"],
+                    size=1024, push_time=_now(),
+                    tags=[dict(id=i + 1, name=t, push_time=_now(), artifact_id=artifact["id"])
+                          for i, t in enumerate(artifact["tags"])])
+        report = artifact["_report"]
+        if with_scan_overview and report is not None:
+            self._scan_advance(artifact)
+            summary = dict(report_id=report["report_id"], scan_status=report["scan_status"],
+                           start_time=report["start_time"], scanner=dict(self.scanner or {}),
+                           complete_percent=100 if report["scan_status"] == "Success" else 0)
+            if report["scan_status"] == "Success":
+                counts = dict((k, v) for k, v in artifact["_vulns"].items() if v)
+                order = ("Critical", "High", "Medium", "Low", "Unknown")
+                worst = next((s for s in order if counts.get(s)), "None")
+                summary.update(severity=worst, end_time=report["end_time"], duration=1,
+                               summary=dict(total=sum(counts.values()), fixable=0, summary=counts))
+            view["scan_overview"] = {self.REPORT_MIME: summary}
+        return view
+
+    def op_getArtifact(self, principal, params, path, **_):
+        project, repository, artifact = self._artifact(path)
+        return Reply(200, self._artifact_view(project, repository, artifact, params.get("with_scan_overview")))
+
+    def op_listArtifacts(self, principal, params, path, base, query, **_):
+        project = self._project_by_name(path["project_name"])
+        repository = unquote(path["repository_name"])
+        items = self.artifacts.get((project["project_id"], repository), [])
+        return self._page([self._artifact_view(project, repository, a, params.get("with_scan_overview"))
+                           for a in items], params, base, query)
+
+    def op_getVulnerabilitiesAddition(self, principal, path, **_):
+        """src/server/v2.0/handler/artifact.go, GetVulnerabilitiesAddition: a JSON object written by hand (the
+        swagger says string) with the report under its mime type ({generated_at, scanner, severity,
+        vulnerabilities: [{id, package, version, fix_version, severity, ...}]}, src/pkg/scan/vuln/report.go);
+        ``{}`` while there is no finished report. The double makes one item per counted vulnerability."""
+        _project, _repository, artifact = self._artifact(path)
+        report = artifact["_report"]
+        content = {}
+        if report is not None and report["scan_status"] == "Success":
+            items = []
+            for severity, count in sorted(artifact["_vulns"].items()):
+                for index in range(count):
+                    items.append(dict(id="CVE-2026-%s%04d" % (severity[0], index), package="pkg-%s" % severity.lower(),
+                                      version="1.0.%d" % index, fix_version="1.1.0", severity=severity,
+                                      description="", links=[]))
+            order = ("Critical", "High", "Medium", "Low", "Unknown")
+            worst = next((sev for sev in order if artifact["_vulns"].get(sev)), "None")
+            content[self.REPORT_MIME] = dict(generated_at=report.get("end_time") or _now(), scanner=dict(self.scanner),
+                                             severity=worst, vulnerabilities=items)
+        return Reply(200, text=json.dumps(content), headers={"Content-Type": "application/json"})
+
+    def op_scanArtifact(self, principal, params, path, **_):
+        """ScanArtifact -> Scan: 412 "no available scanner for project" without a scanner; 400 when the
+        scanner does not support the artifact's media type; 202 Accepted, the report Pending, then Running,
+        then Success on later reads."""
+        project, _repository, artifact = self._artifact(path)
+        if self.scanner is None:
+            raise HarborError(412, "PRECONDITION", "no available scanner for project: %d" % project["project_id"])
+        if artifact["media_type"] not in self.SCANNABLE:
+            raise HarborError(400, "BAD_REQUEST", "the configured scanner %s does not support scanning artifact "
+                              "with mime type %s" % (self.scanner["name"], artifact["media_type"]))
+        self._start_scan(artifact)
+        return Reply(202)
+
+    # -- scan all and its schedule (src/server/v2.0/handler/scan_all.go) -----------------------------
+    def _scan_all_access(self, principal):
+        """requireAccess: a system admin, and a default scanner (412 "no scanner is configured")."""
+        self._admin(principal)
+        if self.scanner is None:
+            raise HarborError(412, "PRECONDITION", "no scanner is configured, it's not possible to scan")
+
+    def op_getScanAllSchedule(self, principal, **_):
+        # model.Schedule.ToSwagger returns nil without a schedule: an empty body
+        self._scan_all_access(principal)
+        if self.scan_all_schedule is None:
+            return Reply(200)
+        return Reply(200, dict(self.scan_all_schedule))
+
+    def _scan_all_cron(self, schedule):
+        cron = schedule.get("cron") or ""
+        if len(cron.split()) != 6:  # utils.ValidateCronString: six fields, seconds first
+            raise HarborError(400, "BAD_REQUEST", "invalid cron string for scheduled scan all: %s" % cron)
+        return dict(id=1, status="Scheduled", schedule=dict(type=schedule["type"], cron=cron),
+                    creation_time=_now(), update_time=_now())
+
+    def op_createScanAllSchedule(self, principal, params, **_):
+        """None: nothing; Manual: every artifact scanned now (409 while one runs); else a schedule, refused
+        with 412 when one exists ("please delete it firstly")."""
+        self._scan_all_access(principal)
+        schedule = (params["schedule"].get("schedule") or {})
+        kind = schedule.get("type")
+        if kind == "Manual":
+            for artifacts in self.artifacts.values():
+                for artifact in artifacts:
+                    if artifact["media_type"] in self.SCANNABLE:
+                        self._start_scan(artifact)
+        elif kind != "None":
+            if self.scan_all_schedule is not None:
+                raise HarborError(412, "PRECONDITION", "fail to set schedule for scan all as always had one, please "
+                                  "delete it firstly then to re-schedule")
+            self.scan_all_schedule = self._scan_all_cron(schedule)
+        return Reply(201)
+
+    def op_updateScanAllSchedule(self, principal, params, **_):
+        self._scan_all_access(principal)
+        schedule = (params["schedule"].get("schedule") or {})
+        kind = schedule.get("type")
+        if kind == "Manual":
+            raise HarborError(400, "BAD_REQUEST", "fail to update scan all schedule as wrong schedule type: Manual")
+        self.scan_all_schedule = None if kind == "None" else self._scan_all_cron(schedule)
+        return Reply(200)
 
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
           412: "PRECONDITION", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR", 502: "BAD_GATEWAY",
