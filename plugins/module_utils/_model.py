@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_sync
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _harbor_replication, _zot_sync
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
 
 ACTIONS = ("read", "write", "delete", "admin")
@@ -772,6 +772,7 @@ def distribution_checks(kind, entry, where):
 
 TYPE_CHECKS = {
     "distribution": distribution_checks,
+    "harbor": _harbor_replication.harbor_checks,
     "zot": _zot_sync.entry_checks,
 }
 

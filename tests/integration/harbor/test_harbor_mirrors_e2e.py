@@ -2,11 +2,9 @@
 against one Harbor API double: check mode first (no write request), then for real, then again with
 changed=0. The tests share the module's double and run in file order. Nothing here needs Docker."""
 
-import os
 
 import pytest
 
-from .conftest import ROOT
 
 SECRET = "Upstream-S3cret-1"
 MIRRORS = [{"name": "hub", "url": "https://registry-1.docker.io", "username": "puller", "password": SECRET,
@@ -15,16 +13,11 @@ REPLICATIONS = [{"name": "to-dr", "direction": "push",
                  "remote": {"url": "https://dr.example.com", "username": "robot", "password": SECRET},
                  "repositories": ["provisioning-platform/**"], "tags": ["v*"], "destination_namespace": "backup",
                  "trigger": "scheduled", "schedule": "30 2 * * *"}]
-HAS_REPLICATION_MODULE = os.path.exists(os.path.join(ROOT, "plugins", "modules", "oci_replication.py"))
 # The namespaces and users are left out (init.yml's other tasks, covered by test_harbor_playbooks_e2e.py): each
 # run does only the work under test.
 ONLY = {"oci_registry_namespaces": [], "oci_registry_users": []}
-NEEDS_REPLICATION_MODULE = pytest.mark.skipif(
-    not HAS_REPLICATION_MODULE, reason="oci_replication is written on the replication lane (issue 16); this test "
-    "runs once it is merged")
-# With oci_replication present, every run applies the replication too (test 4 checks what it did).
-ALSO = {"oci_registry_replications": REPLICATIONS} if HAS_REPLICATION_MODULE else {}
-ONLY = dict(ONLY, **ALSO)
+# Every run applies the replication too (test 4 checks what it did).
+ONLY = dict(ONLY, oci_registry_replications=REPLICATIONS)
 
 
 def test_1_mirror_in_check_mode_writes_nothing(harbor_playbooks):
@@ -40,7 +33,8 @@ def test_2_mirror_applied_then_nothing_changes(harbor_playbooks):
     run = harbor_playbooks.run("init.yml", oci_registry_mirrors=MIRRORS, **ONLY)
     assert run.rc == 0, run
     assert "Mirrors" in run.tasks("changed")
-    (registry,) = double.registries.values()
+    # The mirror's registry endpoint (the replication has its own, "replication-to-dr": test 4).
+    (registry,) = [r for r in double.registries.values() if r["name"] == "hub"]
     assert registry["name"] == "hub" and registry["credential"]["access_secret"] == SECRET
     assert double.project("dockerhub")["registry_id"] == registry["id"]
     report = run.result("Mirrors | Report (no passwords)")
@@ -62,10 +56,9 @@ def test_3_a_bad_mirror_stops_before_anything_changes(harbor_playbooks):
     assert SECRET not in run.text
 
 
-@NEEDS_REPLICATION_MODULE
 def test_4_the_replication_was_checked_applied_and_left_alone(harbor_playbooks):
-    """Tests 1 and 2 pass oci_registry_replications too once oci_replication exists (ALSO): check mode wrote
-    nothing (test 1), the first run created the policy, the second changed nothing (test 2)."""
+    """Tests 1 and 2 pass oci_registry_replications too: check mode wrote nothing (test 1), the first run
+    created the policy, the second changed nothing (test 2)."""
     (policy,) = harbor_playbooks.double.replication_policies.values()
     assert policy["trigger"]["trigger_settings"]["cron"] == "0 30 2 * * *" and policy["dest_namespace"] == "backup"
     assert harbor_playbooks.double.registries[policy["_dest"]]["name"] == "replication-to-dr"
