@@ -39,6 +39,8 @@ class DistributionBackend(Backend):
         "a read-only mode set through the API": "Distribution's read-only mode is storage.maintenance.readonly in "
         "config.yml (role provisioning.oci_registry.distribution, tasks_from maintenance.yml)",
         "a garbage-collection schedule": "Distribution collects garbage only offline (playbooks/gc.yml)",
+        "vulnerability scanning": "Distribution has no vulnerability scanner (Harbor scans with Trivy, zot with its "
+        "CVE search extension; on Distribution, scan images in the pipeline that pushes them)",
     }
 
     def health_checks(self, runner, debug_url=None):

@@ -66,7 +66,10 @@ status:
   type: str
   sample: succeeded
 copied:
-  description: The tags copied by this run.
+  description:
+    - The tags copied by this run.
+    - V(harbor) - Harbor's replication tasks report a repository and how many items it copied, not which tags;
+      there RV(copied[].tag) and RV(copied[].digest) are null and C(items) holds the count.
   returned: always
   type: list
   elements: dict

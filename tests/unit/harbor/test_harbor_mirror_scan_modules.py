@@ -105,3 +105,14 @@ def test_oci_scan_all_schedule(double, tmp_path):
     removed = run_module("oci_scan", double, tmp_path, scan_all_schedule="")
     assert removed["changed"] and double.scan_all_schedule is None
     assert run_module("oci_scan", double, tmp_path, scan_all_schedule="")["changed"] is False
+
+
+def test_oci_scan_on_distribution_says_it_has_no_scanner(double, tmp_path):
+    """Distribution has no scanner: the module fails saying so and how to scan instead, with no report."""
+    from tests.unit.module_runner import run_module_file
+
+    params = dict(registry_url=double.url, registry_type="distribution", retries=0, image="apps/web:1.0")
+    result = run_module_file("oci_scan", params, tmp_path)
+    assert result.get("failed") and "Distribution has no vulnerability scanner" in result["msg"], result
+    assert "vulnerabilities" not in result and "images" not in result, result
+    assert double.requests == []
