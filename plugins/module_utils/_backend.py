@@ -109,6 +109,15 @@ class Backend:
     def user_remove(self, name, check_mode=False):
         self.not_supported("user management")
 
+    def namespace_names(self):
+        """Sorted names of the namespaces the registry's access model holds."""
+        self.not_supported("namespace management")
+
+    def gc_settings(self):
+        """The registry's own garbage-collection settings, in the shape of its role variables (zot) or of
+        its API (Harbor); None where the registry collects garbage only offline (Distribution)."""
+        return None
+
     def namespace_get(self, name):
         """The namespace (normalized shape, ``policies`` included), or None."""
         self.not_supported("namespace management")
@@ -189,7 +198,6 @@ class Backend:
         """Scan one image and return {repository, reference, digest, scanned: bool (a scan was started),
         status, vulnerabilities: {critical, high, medium, low, unknown}}."""
         self.not_supported("vulnerability scanning")
-
 
     def scan_all_schedule_ensure(self, schedule, check_mode=False):
         """Make the registry scan every image on ``schedule`` (five-field cron), or on none (None).

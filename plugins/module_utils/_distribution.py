@@ -104,6 +104,9 @@ class DistributionBackend(Backend):
     def user_names(self):
         return sorted(self._files().htpasswd.names())
 
+    def namespace_names(self):
+        return sorted(self._front_files("reading namespaces").access["namespaces"])
+
     def user_ensure(self, user, update_password="always", check_mode=False):
         files = self._files()
         name = user["name"]

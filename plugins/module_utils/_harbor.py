@@ -965,6 +965,14 @@ class HarborBackend(ReplicationBackendMixin, Backend):
         state = self.user_state(name)
         return None if state is None else {"name": state["name"], "admin": state["admin"]}
 
+    def namespace_names(self):
+        return sorted(p["name"] for p in self.api.list_projects())
+
+    def gc_settings(self):
+        """Harbor's own shape (its gc/schedule API); the harbor role does not set one."""
+        schedule = (self.api.gc_schedule() or {}).get("schedule") or {}
+        return {"schedule": {"type": schedule.get("type"), "cron": schedule.get("cron")}}
+
     def user_names(self):
         """Local users except Harbor's built-in admin (id 1) and the user this module connects as."""
         keep = set(self._keep_members())

@@ -317,8 +317,8 @@ class ReplicationApiMixin:
         self._write("DELETE", "/replication/policies/%d" % policy_id)
 
     def start_replication(self, policy_id):
-        return _location_id(self._write("POST", "/replication/executions", {"policy_id": policy_id},
-                                             expected=(201,)))
+        created = self._write("POST", "/replication/executions", {"policy_id": policy_id}, expected=(201,))
+        return _location_id(created)
 
     def get_replication_execution(self, execution_id):
         return self._get("/replication/executions/%d" % execution_id)
@@ -328,8 +328,8 @@ class ReplicationApiMixin:
 
     # artifacts and scans
     def get_artifact(self, project, repository, reference, scan_overview=True):
-        path = "/projects/%s/repositories/%s/artifacts/%s" % (quote(project, safe=""), _quote_twice(repository),
-                                                             quote(reference, safe=""))
+        path = "/projects/%s/repositories/%s/artifacts/%s" % (
+            quote(project, safe=""), _quote_twice(repository), quote(reference, safe=""))
         params = {"with_scan_overview": "true"} if scan_overview else None
         return self._get(path, params=params)
 
@@ -361,8 +361,8 @@ class ReplicationApiMixin:
             raise OciRegistryError("GET %s answered with a body that is not JSON" % path)
 
     def scan_artifact(self, project, repository, reference):
-        path = "/projects/%s/repositories/%s/artifacts/%s/scan" % (quote(project, safe=""), _quote_twice(repository),
-                                                                  quote(reference, safe=""))
+        path = "/projects/%s/repositories/%s/artifacts/%s/scan" % (
+            quote(project, safe=""), _quote_twice(repository), quote(reference, safe=""))
         self._write("POST", path, expected=(202,))
 
 

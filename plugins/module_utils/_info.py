@@ -30,22 +30,6 @@ REPLICATION_EXPORT_KEYS = ("name", "direction", "remote", "repositories", "tags"
 REMOTE_EXPORT_KEYS = ("url", "username", "tls_verify")
 
 
-def namespace_names(backend):
-    """Sorted names of the namespaces the registry's access model holds."""
-    kind = backend.registry_type
-    if kind == "distribution":
-        return sorted(backend._front_files("reading namespaces").access["namespaces"])
-    if kind == "zot":
-        from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotFiles
-
-        keys = ZotFiles(backend.access).repositories()
-        return sorted(set(k[:-len("/**")] if k.endswith("/**") else k for k in keys
-                          if k not in ("**", "*") and not k.startswith("*")))
-    if kind == "harbor":
-        return sorted(p["name"] for p in backend.api.list_projects())
-    raise InvalidParameterError("registry_type %r has no namespaces to read" % kind)
-
-
 def export_users(backend, exclude=()):
     users = []
     for name in backend.user_names():
@@ -62,7 +46,7 @@ def export_users(backend, exclude=()):
 
 def export_namespaces(backend):
     namespaces = []
-    for name in namespace_names(backend):
+    for name in backend.namespace_names():
         namespace = backend.namespace_get(name)
         if namespace is None:
             continue
@@ -126,26 +110,6 @@ def repositories(backend):
             "tags": sum(len(i["tags"]) for i in items), "items": items}
 
 
-def gc_settings(backend):
-    """Garbage collection: zot in the shape of its role variables, Harbor its schedule, None for Distribution."""
-    kind = backend.registry_type
-    if kind == "distribution":
-        # Distribution collects garbage only offline (`registry garbage-collect`), never by itself.
-        return None
-    if kind == "zot":
-        from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotFiles
-
-        storage = ZotFiles(backend.access).config.get("storage") or {}
-        return {"zot_gc": bool(storage.get("gc", True)), "zot_gc_delay": storage.get("gcDelay"),
-                "zot_gc_interval": storage.get("gcInterval")}
-    if kind == "harbor":
-        schedule = backend.api.gc_schedule() or {}
-        # Harbor's own shape (its gc/schedule API); the harbor role does not set one.
-        return {"schedule": {"type": (schedule.get("schedule") or {}).get("type"),
-                             "cron": (schedule.get("schedule") or {}).get("cron")}}
-    return None
-
-
 def gather(backend, parts, exclude_users=()):
     unknown = sorted(set(parts) - set(GATHER))
     if unknown:
@@ -158,7 +122,7 @@ def gather(backend, parts, exclude_users=()):
     if "repositories" in parts:
         result["repositories"] = repositories(backend)
     if "gc" in parts:
-        result["gc"] = gc_settings(backend)
+        result["gc"] = backend.gc_settings()
     if "mirrors" in parts:
         result["oci_registry_mirrors"] = export_mirrors(backend)
     if "replications" in parts:

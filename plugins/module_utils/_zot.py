@@ -411,6 +411,18 @@ class ZotBackend(Backend):
     def user_names(self):
         return sorted(ZotFiles(self.access).htpasswd.names())
 
+    def namespace_names(self):
+        """The namespaces of accessControl.repositories (``<name>/**`` keys; the catch-alls are not namespaces)."""
+        keys = ZotFiles(self.access).repositories()
+        return sorted(set(k[:-len("/**")] if k.endswith("/**") else k for k in keys
+                          if k not in ("**", "*") and not k.startswith("*")))
+
+    def gc_settings(self):
+        """In the shape of the zot role's variables: zot_gc, zot_gc_delay, zot_gc_interval."""
+        storage = ZotFiles(self.access).config.get("storage") or {}
+        return {"zot_gc": bool(storage.get("gc", True)), "zot_gc_delay": storage.get("gcDelay"),
+                "zot_gc_interval": storage.get("gcInterval")}
+
     def user_ensure(self, user, update_password="on_create", check_mode=False):
         files = ZotFiles(self.access)
         name = user["name"]

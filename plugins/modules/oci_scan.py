@@ -176,8 +176,8 @@ def split_image(image):
 def run(module, backend):
     params = module.params
     if params["scan_all_schedule"] is not None:
-        changed, before, after = backend.scan_all_schedule_ensure(params["scan_all_schedule"] or None,
-                                                                 check_mode=module.check_mode)
+        changed, before, after = backend.scan_all_schedule_ensure(
+            params["scan_all_schedule"] or None, check_mode=module.check_mode)
         result = dict(changed=changed, schedule=after, images=[], vulnerabilities=dict((s, 0) for s in SEVERITIES))
         if module._diff:
             result["diff"] = dict(before={"schedule": before}, after={"schedule": after})

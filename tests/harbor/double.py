@@ -1228,7 +1228,6 @@ class HarborDouble:
                     job_parameters=json.dumps(body.get("parameters") or {}), schedule=stored,
                     creation_time=_now(), update_time=_now())
 
-
     # -- registry endpoints (issue 16) --------------------------------------------------------
     # src/server/v2.0/handler/registry.go and src/controller/registry/controller.go (v2.15.2).
     ADAPTER_TYPES = ("docker-registry", "docker-hub", "harbor", "github-ghcr", "quay", "gitlab", "google-gcr",
@@ -1535,8 +1534,8 @@ class HarborDouble:
         """{repository: [tags]} the execution finds at its source: the double's local artifacts for a push,
         ``remote_content`` of the source endpoint's URL for a pull."""
         if policy["_src"]:
-            found = dict((r, list(t)) for r, t in self.remote_content.get(self.registries[policy["_src"]]["url"],
-                                                                         {}).items())
+            remote = self.remote_content.get(self.registries[policy["_src"]]["url"], {})
+            found = dict((r, list(t)) for r, t in remote.items())
         else:
             found = {}
             for (pid, repo), artifacts in self.artifacts.items():
@@ -1807,6 +1806,7 @@ class HarborDouble:
             raise HarborError(400, "BAD_REQUEST", "fail to update scan all schedule as wrong schedule type: Manual")
         self.scan_all_schedule = None if kind == "None" else self._scan_all_cron(schedule)
         return Reply(200)
+
 
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
           412: "PRECONDITION", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR", 502: "BAD_GATEWAY",

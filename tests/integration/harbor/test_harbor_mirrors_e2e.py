@@ -2,10 +2,6 @@
 against one Harbor API double: check mode first (no write request), then for real, then again with
 changed=0. The tests share the module's double and run in file order. Nothing here needs Docker."""
 
-
-import pytest
-
-
 SECRET = "Upstream-S3cret-1"
 MIRRORS = [{"name": "hub", "url": "https://registry-1.docker.io", "username": "puller", "password": SECRET,
             "namespace": "dockerhub"}]

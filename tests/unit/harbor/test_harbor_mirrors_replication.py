@@ -145,8 +145,8 @@ def test_double_refuses_duplicate_registry_names_and_unhealthy_endpoints(double)
 
 
 def test_double_proxy_cache_rules(double, backend):
-    rid = api(double, "POST", "/registries", json={"name": "up", "type": "docker-registry",
-                                                    "url": "https://up.example.com"}).headers["Location"]
+    body = {"name": "up", "type": "docker-registry", "url": "https://up.example.com"}
+    rid = api(double, "POST", "/registries", json=body).headers["Location"]
     rid = int(rid.rsplit("/", 1)[1])
     assert api(double, "POST", "/projects", json={"project_name": "bad", "registry_id": 0}).status_code == 400
     assert api(double, "POST", "/projects", json={"project_name": "cache", "registry_id": rid}).status_code == 201
@@ -321,8 +321,8 @@ def test_replication_with_defaults_left_out_is_idempotent(double, backend):
 
 def test_type_checks_name_every_entry_at_once():
     errors, warnings = type_checks(
-        mirrors=[mirror(), mirror(name="quay", repositories=["org/*"], ttl="24h"), mirror(name="old", ttl="1h",
-                                                                                    state="absent")],
+        mirrors=[mirror(), mirror(name="quay", repositories=["org/*"], ttl="24h"),
+                 mirror(name="old", ttl="1h", state="absent")],
         replications=[replication(), replication(name="in", direction="pull", trigger="on_push", schedule=None)],
         namespaces=[{"name": "apps", "scan": {"on_push": True, "block_severity": "critical"}}])
     assert len(errors) == 2, errors
