@@ -70,11 +70,11 @@ def test_export_applies_again_once_passwords_are_added():
     assert normalize_replications(replications) == REPLICATIONS
 
 
-def _info(tmp_path, gather):
+def _info(tmp_path, gather, mirrors=()):
     directory = tmp_path / "front"
     directory.mkdir()
     (directory / "front.json").write_text(json.dumps({"htpasswd_path": str(tmp_path / "htpasswd"),
-                                                      "upstream": "registry:5000"}))
+                                                      "upstream": "registry:5000", "mirrors": list(mirrors)}))
     args = tmp_path / "args.json"
     args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
         "registry_type": "distribution", "htpasswd_path": str(tmp_path / "htpasswd"),
@@ -86,7 +86,19 @@ def _info(tmp_path, gather):
     return json.loads(process.stdout)
 
 
-@pytest.mark.parametrize("part, what", [("mirrors", "mirrors"), ("replications", "replication")])
+def test_distribution_reads_its_mirrors_back_from_the_fronts_settings(tmp_path):
+    # front.json's entries, as the distribution role writes them (plugins/filter/distribution_mirrors.py).
+    entry = {"name": "hub", "namespace": "cache/hub", "url": "https://registry-1.docker.io", "username": "bot",
+             "tls_verify": True, "repositories": ["library/*"], "ttl": None, "port": 5443, "listen": 5100,
+             "upstream": "registry-mirror-hub:5000"}
+    result = _info(tmp_path, ["mirrors"], [entry])
+    assert result.get("failed") is not True, result
+    assert result["oci_registry_mirrors"] == [{"name": "hub", "url": "https://registry-1.docker.io", "username": "bot",
+                                               "tls_verify": True, "repositories": ["library/*"],
+                                               "namespace": "cache/hub", "ttl": None, "port": 5443}]
+
+
+@pytest.mark.parametrize("part, what", [("replications", "replication")])
 def test_a_type_that_cannot_read_them_back_says_so(tmp_path, part, what):
     result = _info(tmp_path, ["namespaces", part])
     assert result.get("failed") is True, result
