@@ -43,7 +43,7 @@ class Setup:
         self.outputs = []
         self.mirror = {"name": "hub", "url": "http://upstream:5000", "username": UPSTREAM_USER,
                        "password": UPSTREAM_PASSWORD, "namespace": "hub", "port": self.mirror_port,
-                       "repositories": ["library/*"]}
+                       "repositories": ["library/*"], "ttl": "24h"}
         self.dep.vars["oci_registry_mirrors"] = [self.mirror]
         # The mirror's access rules: namespace hub, private, alice may read.
         self.dep.vars["oci_registry_namespaces"] = [
@@ -100,7 +100,6 @@ def _blobs(layout):
 
 @pytest.fixture(scope="module")
 def setup():
-    started = time.monotonic()
     s = Setup()
     try:
         s.upstream.start()
@@ -116,7 +115,7 @@ def setup():
         _docker("network", "connect", "--alias", "upstream", s.network, s.upstream.container.name)
         run = s.deploy()
         assert run.rc == 0, run
-        s.first_deploy_seconds = time.monotonic() - started
+        s.first_output = run.output
         yield s
     finally:
         s.remove()
@@ -136,6 +135,14 @@ def test_mirror_runs_beside_the_registry_with_its_config_0600(setup):
         if os.path.isfile(path):
             with open(path, errors="replace") as handle:
                 assert UPSTREAM_PASSWORD not in handle.read(), path
+
+
+def test_ttl_on_distribution_2_is_said_to_be_ignored(setup):
+    # The test image is Distribution 2.8, which has no proxy.ttl (3.0 added it).
+    assert "WARNING: mirror(s) hub set ttl" in setup.first_output
+    assert "which has no proxy.ttl (added in 3.0) and ignores" in " ".join(setup.first_output.split())
+    with open(setup.config_file) as handle:
+        assert "ttl: 24h" in handle.read()      # written for 3.x images
 
 
 def test_first_pull_comes_from_upstream_second_from_the_cache_with_upstream_stopped(setup):
@@ -204,7 +211,7 @@ def test_oci_registry_info_reads_the_mirror_back_without_password(setup):
     assert rc == 0, output
     assert result["oci_registry_mirrors"] == [{"name": "hub", "url": "http://upstream:5000", "username": UPSTREAM_USER,
                                   "tls_verify": True, "repositories": ["library/*"], "namespace": "hub",
-                                  "ttl": None, "port": setup.mirror_port}]
+                                  "ttl": "24h", "port": setup.mirror_port}]
     assert UPSTREAM_PASSWORD not in output
 
 
@@ -212,6 +219,25 @@ def test_a_second_deploy_changes_nothing(setup):
     run = setup.deploy("--diff")
     assert run.rc == 0, run
     assert run.changed == 0, run
+
+
+def test_a_public_mirror_namespace_is_pulled_anonymously(setup):
+    # The mirror's rules are its namespace's: make hub public (as init.yml would), reload nginx as the role does.
+    rc, result, output = run_module("oci_namespace", {
+        "registry_type": "distribution", "name": "hub", "public": True, "htpasswd_path": setup.dep.htpasswd,
+        "front_config_path": os.path.join(setup.dep.front_dir, "nginx.conf")})
+    assert rc == 0 and result["changed"], output
+    _docker("exec", setup.dep.name + "-front", "nginx", "-s", "reload")
+    deadline = time.monotonic() + 10
+    while True:
+        result = setup.pull("hub/" + MIRRORED, "v1", os.path.join(setup.dep.dir, "pull-public"), creds=None)
+        if result.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert result.returncode == 0, result.stderr
+    # still read-only and still only the globs
+    status, _body = setup.curl("GET", "/v2/hub/%s/manifests/v1" % OUTSIDE)
+    assert status == 404
 
 
 def test_the_upstream_password_is_in_no_output_or_log(setup):
