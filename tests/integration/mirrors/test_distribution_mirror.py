@@ -79,11 +79,10 @@ class Setup:
         return int(status), body
 
     def remove(self):
-        for name in (self.container,):
-            _docker("rm", "-f", name, check=False)
+        _docker("rm", "-f", self.container, check=False)
         remove_distribution(self.dep.name)
+        self.upstream.remove()          # before the network it is connected to
         _docker("network", "rm", self.network, check=False)
-        self.upstream.remove()
         self.dep.remove()
 
 
