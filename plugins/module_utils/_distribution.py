@@ -211,6 +211,26 @@ class DistributionBackend(Backend):
         files.access = _front.set_policies(files.access, namespace, policies)
         return files.commit(check_mode, before, list(policies), [])
 
+    # -- mirrors (read back from the front's front.json; the distribution role deploys them) ----------
+    def mirror_names(self):
+        files = self._front_files("a mirror")
+        return sorted(m["name"] for m in files.settings["mirrors"])
+
+    def mirror_get(self, name):
+        files = self._front_files("a mirror")
+        for mirror in files.settings["mirrors"]:
+            if mirror["name"] == name:
+                return {"name": name, "url": mirror.get("url"), "username": mirror.get("username"), "password": None,
+                        "tls_verify": mirror.get("tls_verify", True), "repositories": list(mirror["repositories"]),
+                        "namespace": mirror["namespace"], "ttl": mirror.get("ttl"), "port": mirror.get("port"),
+                        "state": "present"}
+        return None
+
+    def mirror_ensure(self, mirror, check_mode=False):
+        raise InvalidParameterError(
+            "Distribution's mirrors are proxy-mode registry containers that the distribution role deploys and "
+            "removes: set them in distribution_mirrors (oci_registry_mirrors of playbooks/deploy.yml)")
+
     # -- replication: the collection's sync engine run on a schedule on the registry host -------------------------
     def _replication(self):
         if self.replication_options is None:

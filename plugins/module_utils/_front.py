@@ -71,6 +71,8 @@ DEFAULT_SETTINGS = {
     # host:port of the authentication service (roles/distribution/files/front_auth.py) that nginx
     # asks with auth_request; empty: nginx's own auth_basic checks bcrypt on every request.
     "auth_service": "",
+    # Pull-through caches (distribution_mirrors), one server block pair each; see check_mirrors.
+    "mirrors": [],
 }
 SETTING_KEYS = tuple(DEFAULT_SETTINGS)
 
@@ -125,11 +127,179 @@ def check_settings(settings):
                                         % (key, merged[key]))
     if not str(merged["htpasswd_path"]).startswith("/"):
         raise InvalidParameterError("front settings: htpasswd_path must be absolute, got %r" % merged["htpasswd_path"])
+    merged["mirrors"] = check_mirrors(merged["mirrors"], merged)
     realm = merged["realm"]
     if not isinstance(realm, str) or not realm or realm == "off" or re.search(r'["\\$;{}\x00-\x1f]', realm):
         raise InvalidParameterError("front settings: realm must be a non-empty text without quotes, backslashes, "
                                     "'$', ';', braces or control characters (and not 'off'), got %r" % (realm,))
     return merged
+
+
+# -- mirrors ----------------------------------------------------------------------------------
+# A mirror (pull-through cache) is a proxy-mode Distribution container of its own beside the registry
+# (roles/distribution/tasks/mirrors.yml). The front publishes it on its own port with the same TLS,
+# authentication and rules: ``<namespace>/<repository>`` is authorized like any repository of that
+# namespace, then sent to the mirror as ``<repository>``. Only GET/HEAD, and only repositories that
+# match the mirror's globs, get through. Each entry of front.json's ``mirrors``: the mirror's input
+# keys without the password (read back by oci_registry_info), plus ``listen`` (its port inside the
+# front's container; the role publishes ``port`` there) and ``upstream`` (its container, host:port).
+# Its internal (authorization) server listens on 127.0.0.1:``listen + MIRROR_INTERNAL_OFFSET``.
+MIRROR_INTERNAL_OFFSET = 3000
+MIRROR_KEYS = ("name", "namespace", "url", "username", "tls_verify", "repositories", "ttl", "port", "listen",
+               "upstream")
+_MIRROR_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+_GLOB = re.compile(r"^[a-z0-9._/*-]+$")
+
+
+def check_mirrors(mirrors, settings):
+    """front.json's ``mirrors``, checked (they end up in nginx.conf); sorted by name."""
+    if not isinstance(mirrors, list):
+        raise InvalidParameterError("front settings: mirrors must be a list, got %r" % (mirrors,))
+    out, ports = [], {settings["listen_port"]: "listen_port", settings["internal_port"]: "internal_port"}
+    for index, mirror in enumerate(mirrors):
+        where = "front settings: mirrors[%d]" % index
+        if not isinstance(mirror, dict):
+            raise InvalidParameterError("%s must be a mapping, got %r" % (where, mirror))
+        unknown = sorted(set(mirror) - set(MIRROR_KEYS))
+        if unknown:
+            raise InvalidParameterError("%s: unknown key(s) %s; valid: %s" % (where, ", ".join(unknown),
+                                                                             ", ".join(MIRROR_KEYS)))
+        mirror = dict(mirror)
+        if not isinstance(mirror.get("name"), str) or not _MIRROR_NAME.match(mirror["name"]):
+            raise InvalidParameterError("%s.name must be a mirror name (lowercase letters, digits, '-'), got %r"
+                                        % (where, mirror.get("name")))
+        if not isinstance(mirror.get("namespace"), str) or not NAMESPACE_RE.match(mirror["namespace"]):
+            raise InvalidParameterError("%s.namespace must be an OCI namespace name, got %r"
+                                        % (where, mirror.get("namespace")))
+        globs = mirror.get("repositories")
+        if globs is None:
+            globs = mirror["repositories"] = ["**"]
+        if not isinstance(globs, list) or not globs or not all(isinstance(g, str) and _GLOB.match(g) for g in globs):
+            raise InvalidParameterError("%s.repositories must be a list of globs of lowercase letters, digits, "
+                                        "'.', '_', '/', '-' and '*', got %r" % (where, globs))
+        if not isinstance(mirror.get("upstream"), str) or not _SAFE_TOKEN.match(mirror["upstream"]):
+            raise InvalidParameterError("%s.upstream must be the mirror container's host:port, got %r"
+                                        % (where, mirror.get("upstream")))
+        for key in ("listen", "port"):
+            value = mirror.get(key)
+            if isinstance(value, str) and value.isdigit():
+                value = mirror[key] = int(value)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+                raise InvalidParameterError("%s.%s must be a port from 1 to 65535, got %r" % (where, key, value))
+        internal = mirror["listen"] + MIRROR_INTERNAL_OFFSET
+        if internal > 65535:
+            raise InvalidParameterError("%s.listen %d leaves no internal port (listen + %d)"
+                                        % (where, mirror["listen"], MIRROR_INTERNAL_OFFSET))
+        for port, what in ((mirror["listen"], "listen"), (internal, "internal port (listen + %d)"
+                                                          % MIRROR_INTERNAL_OFFSET)):
+            if port in ports:
+                raise InvalidParameterError("%s: its %s %d is already the front's %s" % (where, what, port, ports[port]))
+            ports[port] = "mirror %r" % mirror["name"]
+        out.append(mirror)
+    names = [m["name"] for m in out]
+    if len(set(names)) != len(names):
+        raise InvalidParameterError("front settings: mirror names must be unique, got %s" % ", ".join(names))
+    return sorted(out, key=lambda m: m["name"])
+
+
+def glob_regex(glob):
+    """A repository glob as a regular expression ('*' within one path component, '**' across)."""
+    out, index = [], 0
+    while index < len(glob):
+        if glob.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif glob[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        else:
+            out.append(_regex(glob[index]))
+            index += 1
+    return "".join(out)
+
+
+def mirror_repository_regex(mirror):
+    """The paths of the repositories a mirror serves: /v2/<namespace>/<repository>/<route>/."""
+    return "^/v2/%s/(?:%s)/(?:%s)/" % (_regex(mirror["namespace"]),
+                                       "|".join(glob_regex(g) for g in mirror["repositories"]), "|".join(ROUTES))
+
+
+def _json_error(add, status, code, message, detail, indent="        "):
+    add(indent + "add_header Docker-Distribution-Api-Version registry/2.0 always;")
+    add(indent + "return %d '{\"errors\":[{\"code\":\"%s\",\"message\":\"%s\",\"detail\":\"%s\"}]}';"
+        % (status, code, message, detail))
+
+
+def _mirror_servers(add, settings, mirror):
+    """The public server of one mirror (the main one's authentication, on the mirror's port) and its
+    internal one (the main rules, read only, the mirror's repositories, then the path rewritten)."""
+    internal = mirror["listen"] + MIRROR_INTERNAL_OFFSET
+    local = dict(settings, internal_port=internal)
+    add("  # Mirror %s: %s/<repository> -> %s (%s), read only." % (mirror["name"], mirror["namespace"],
+                                                                   mirror["upstream"], mirror.get("url") or ""))
+    add("  server {")
+    if settings["tls_certificate"]:
+        add("    listen %d ssl;" % mirror["listen"])
+        add("    ssl_certificate %s;" % settings["tls_certificate"])
+        add("    ssl_certificate_key %s;" % settings["tls_key"])
+        add("    ssl_protocols TLSv1.2 TLSv1.3;")
+        add("    ssl_session_cache shared:front_tls:1m;")
+    else:
+        add("    listen %d;" % mirror["listen"])
+    if settings["rate_limit"]:
+        add("    limit_req zone=front_rate burst=%d nodelay;" % settings["rate_limit_burst"])
+    if settings["auth_service"]:
+        _auth_request_locations(add, local)
+    else:
+        add("    location /v2/ {")
+        add("      auth_basic $front_realm;")
+        add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
+        _proxy_to_internal(add, local, "$remote_user")
+    add("    location / {")
+    add("      return 404;")
+    add("    }")
+    add("  }")
+    add("  server {")
+    add("    listen 127.0.0.1:%d;" % internal)
+    add("    default_type application/json;")
+    served = "%s/<repository> for repositories matching %s" % (mirror["namespace"], " ".join(mirror["repositories"]))
+
+    def checks():
+        add("      if ($front_allow = 0) {")
+        _json_error(add, 403, "DENIED", "access to the requested resource is not authorized",
+                    "$front_action on $front_ns")
+        add("      }")
+        add("      if ($request_method !~ ^(GET|HEAD)$) {")
+        _json_error(add, 405, "UNSUPPORTED", "mirror %s is read-only (a pull-through cache): only GET and HEAD"
+                    % mirror["name"], "$request_method refused")
+        add("      }")
+
+    def proxy(rewrite=False):
+        # Before the rewrite: its ``break`` ends the rewrite module's directives (set included).
+        add("      set $front_mirror_upstream http://%s;" % mirror["upstream"])
+        if rewrite:
+            add("      rewrite \"^/v2/%s/(.*)$\" /v2/$1 break;" % _regex(mirror["namespace"]))
+        add("      proxy_set_header Host $http_host;")
+        add("      proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;")
+        add("      proxy_set_header X-Real-IP $http_x_real_ip;")
+        add("      proxy_set_header Connection \"\";")
+        add("      proxy_set_header %s \"\";" % HEADER)
+        add("      proxy_set_header Authorization \"\";")
+        add("      proxy_pass $front_mirror_upstream;")
+
+    add("    location = /v2/ {")
+    checks()
+    proxy()
+    add("    }")
+    add("    location ~ \"%s\" {" % mirror_repository_regex(mirror))
+    checks()
+    proxy(rewrite=True)
+    add("    }")
+    add("    location / {")
+    checks()
+    _json_error(add, 404, "NAME_UNKNOWN", "mirror %s serves only %s" % (mirror["name"], served), "$uri", "      ")
+    add("    }")
+    add("  }")
 
 
 # -- access.json ---------------------------------------------------------------------------
@@ -437,6 +607,9 @@ def render(settings, access):
     add("      proxy_pass $front_upstream;")
     add("    }")
     add("  }")
+    for mirror in settings["mirrors"]:
+        add("")
+        _mirror_servers(add, settings, mirror)
     add("}")
     return "\n".join(out) + "\n", warnings
 

@@ -755,6 +755,13 @@ def distribution_checks(kind, entry, where):
         if entry["port"] is None:
             errors.append("%s.port: is required on Distribution: each mirror is its own proxy-mode registry, "
                           "published by the access front on this port" % where)
+        # Distribution's proxy reaches the upstream with Go's default HTTP transport, which always verifies
+        # certificates (distribution v2.8.3 registry/proxy/proxyauth.go, proxyregistry.go: http.Get,
+        # http.DefaultTransport; configuration.Proxy has no TLS option).
+        if not entry["tls_verify"] and str(entry["url"] or "").startswith("https://"):
+            errors.append("%s.tls_verify: false cannot be done on Distribution: its proxy always verifies the "
+                          "upstream's certificate with the CAs of its image; set it to true (and give the image "
+                          "the upstream's CA) or use http://" % where)
     elif kind == "replication":
         # The collection's oci_sync engine runs a replication on the host (manual or a timer/cron
         # schedule); nothing in Distribution starts one on a push, and oci_sync copies, never deletes.

@@ -70,11 +70,11 @@ def test_export_applies_again_once_passwords_are_added():
     assert normalize_replications(replications) == REPLICATIONS
 
 
-def _info(tmp_path, gather, **options):
+def _info(tmp_path, gather, mirrors=(), **options):
     directory = tmp_path / "front"
     directory.mkdir()
     (directory / "front.json").write_text(json.dumps({"htpasswd_path": str(tmp_path / "htpasswd"),
-                                                      "upstream": "registry:5000"}))
+                                                      "upstream": "registry:5000", "mirrors": list(mirrors)}))
     args = tmp_path / "args.json"
     args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
         "registry_type": "distribution", "htpasswd_path": str(tmp_path / "htpasswd"),
@@ -90,6 +90,18 @@ def test_distribution_replications_are_read_from_the_job_directory(tmp_path):
     result = _info(tmp_path, ["replications"], replication_dir=str(tmp_path / "no-jobs-yet"))
     assert result.get("failed") is not True, result
     assert result["oci_registry_replications"] == [], result
+
+
+def test_distribution_reads_its_mirrors_back_from_the_fronts_settings(tmp_path):
+    # front.json's entries, as the distribution role writes them (plugins/filter/distribution_mirrors.py).
+    entry = {"name": "hub", "namespace": "cache/hub", "url": "https://registry-1.docker.io", "username": "bot",
+             "tls_verify": True, "repositories": ["library/*"], "ttl": None, "port": 5443, "listen": 5100,
+             "upstream": "registry-mirror-hub:5000"}
+    result = _info(tmp_path, ["mirrors"], [entry])
+    assert result.get("failed") is not True, result
+    assert result["oci_registry_mirrors"] == [{"name": "hub", "url": "https://registry-1.docker.io", "username": "bot",
+                                               "tls_verify": True, "repositories": ["library/*"],
+                                               "namespace": "cache/hub", "ttl": None, "port": 5443}]
 
 
 def test_unknown_part_lists_the_new_ones(tmp_path):

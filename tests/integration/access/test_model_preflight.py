@@ -138,18 +138,19 @@ def test_distribution_refuses_a_bad_mirror_or_replication_before_anything_is_cre
         dep.remove()
 
 
-def test_distribution_role_refuses_a_mirror_it_does_not_deploy_yet():
-    """A valid mirror passes the model, then the distribution role's preflight refuses it by name (this
-    version deploys no Distribution mirror): never a silent no-op, no container, no password shown."""
+def test_distribution_role_refuses_a_mirror_without_the_access_front():
+    """A valid mirror passes the model; the distribution role's preflight then refuses it by name when the
+    access front (which publishes mirrors) is off: no container, no password shown."""
     dep = Deployment(users=[ALICE], namespaces=[{"name": "team-a"}])
     dep.vars["oci_registry_mirrors"] = [{"name": "hub", "url": "https://registry-1.docker.io", "namespace": "hub",
                                          "port": 5443, "username": "puller", "password": UPSTREAM_PASSWORD}]
     try:
-        run = dep.playbook("deploy.yml")
+        run = dep.playbook("deploy.yml", "-e", "distribution_access_front=false")
         assert run.rc != 0, run
         task, result = _failed_task(run.output)
-        assert task.endswith("Preflight | Refuse mirrors, which this version of the role does not deploy"), (task, run)
+        assert task.endswith("Preflight | Mirrors need the access front"), (task, run)
         assert "present mirror(s) hub" in result["msg"], result["msg"]
+        assert "distribution_access_front is false" in result["msg"], result["msg"]
         assert UPSTREAM_PASSWORD not in run.output
         containers = subprocess.run(["docker", "ps", "-a", "--filter", "name=" + dep.name, "--format", "{{.Names}}"],
                                     capture_output=True, text=True, check=True).stdout.split()
