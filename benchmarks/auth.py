@@ -210,7 +210,7 @@ def main():
             basic_target = "docker://%s/%s:v1" % (basic.host, PUBLIC)
             basic_push = skopeo("copy", "--preserve-digests", "--dest-cert-dir", basic.cert_dir,
                                 "--dest-creds", "%s:%s" % user, "oci:%s:v1" % first, basic_target, env=env)
-            row("push, logged in (auth_basic front)", basic_push, open_push)
+            row("push, logged in (auth_basic front)", basic_push, median["open push"])
             count = 10
             seconds = heads(basic.url, path, count, verify=basic.ca, auth=user)
             row("logged-in HEAD (auth_basic front), per request", seconds / count, anonymous / args.heads)
