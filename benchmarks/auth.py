@@ -122,17 +122,17 @@ def main():
                  "anonymous pull": []}
         for rnd in range(args.repeat):
             # A new image per round (new layers): each push uploads every blob.
-            first = layout_with_layers(os.path.join(work, "layout-%d" % rnd), args.layers)
+            image = layout_with_layers(os.path.join(work, "layout-%d" % rnd), args.layers)
             second = layout_with_layers(os.path.join(work, "layout2-%d" % rnd), args.layers)
             tag, tag2 = "r%d" % rnd, "r%d-2" % rnd
             times["open push"].append(skopeo("copy", "--preserve-digests", "--dest-tls-verify=false",
-                                             "oci:%s:v1" % first, open_target.replace(":v1", ":" + tag), env=env))
+                                             "oci:%s:v1" % image, open_target.replace(":v1", ":" + tag), env=env))
             if rnd == 0:
                 # The first logged-in push pays the one bcrypt check: restart the service (empty cache).
                 subprocess.run(["docker", "restart", secure.name + "-auth"], capture_output=True, check=True)
                 time.sleep(1.0)
             times["push"].append(skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds",
-                                        creds, "oci:%s:v1" % first, target.replace(":v1", ":" + tag), env=env))
+                                        creds, "oci:%s:v1" % image, target.replace(":v1", ":" + tag), env=env))
             # A second image: the password is verified already (what every push but the first one costs).
             times["open push 2"].append(skopeo("copy", "--preserve-digests", "--dest-tls-verify=false",
                                                "oci:%s:v1" % second, open_target.replace(":v1", ":" + tag2),
@@ -158,8 +158,8 @@ def main():
         row("pull, anonymous (secure)", median["anonymous pull"], median["open pull"])
         row("pull, logged in against anonymous (the login's own share)", median["pull"], median["anonymous pull"])
         # Pushed once more under the name the HEADs below read.
-        skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", "oci:%s:v1" % first, open_target, env=env)
-        skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds", creds, "oci:%s:v1" % first,
+        skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", "oci:%s:v1" % image, open_target, env=env)
+        skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds", creds, "oci:%s:v1" % image,
                target, env=env)
 
         path = "/v2/%s/manifests/v1" % PUBLIC
@@ -209,7 +209,7 @@ def main():
                 raise RuntimeError("deploy.yml (auth_basic) failed:\n%s" % run)
             basic_target = "docker://%s/%s:v1" % (basic.host, PUBLIC)
             basic_push = skopeo("copy", "--preserve-digests", "--dest-cert-dir", basic.cert_dir,
-                                "--dest-creds", "%s:%s" % user, "oci:%s:v1" % first, basic_target, env=env)
+                                "--dest-creds", "%s:%s" % user, "oci:%s:v1" % image, basic_target, env=env)
             row("push, logged in (auth_basic front)", basic_push, median["open push"])
             count = 10
             seconds = heads(basic.url, path, count, verify=basic.ca, auth=user)
