@@ -13,14 +13,17 @@ Then measures, each with its ratio:
   24-layer image   skopeo copy of a 24-layer image: push as a logged-in user, pull logged in and
                    anonymously, against the same push and pull on the open registry
 
-    .venv/bin/python benchmarks/auth.py [--heads 200] [--layers 24] [--auth-basic]
+    .venv/bin/python benchmarks/auth.py [--heads 200] [--layers 24] [--repeat 3] [--auth-basic]
 
+Each figure is the median of --repeat rounds, and the rounds of the ways compared alternate (open,
+secure, open, secure...), so that load from other work on the machine falls on both sides of a ratio.
 Nothing here is a test: times vary with the machine; the figures are for people to read.
 """
 
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,6 +82,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--heads", type=int, default=200)
     parser.add_argument("--layers", type=int, default=24)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per figure (the median is shown)")
     parser.add_argument("--auth-basic", action="store_true",
                         help="also deploy the front with nginx's auth_basic (bcrypt per request), for comparison")
     args = parser.parse_args()
@@ -107,35 +111,56 @@ def main():
             raise RuntimeError("deploy.yml failed:\n%s" % run)
         print("  deployed in %.0f s" % (time.monotonic() - started), flush=True)
         open_registry.start()
-        layout = layout_with_layers(os.path.join(work, "layout"), args.layers)
         certs = secure.cert_dir
         target = "docker://%s/%s:v1" % (secure.host, PUBLIC)
         open_target = "docker://127.0.0.1:%d/%s:v1" % (open_registry.port, PUBLIC)
 
-        print("\n%d-layer image (skopeo copy --preserve-digests), ratio to the open registry:" % args.layers)
-        open_push = skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", "oci:%s:v1" % layout,
-                           open_target, env=env)
-        push = skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds", "%s:%s" % user,
-                      "oci:%s:v1" % layout, target, env=env)
-        # A second image: the password is verified already (what every push but the first one costs).
-        second = layout_with_layers(os.path.join(work, "layout2"), args.layers)
-        open_push2 = skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", "oci:%s:v1" % second,
-                            open_target.replace(":v1", ":v2"), env=env)
-        push2 = skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds", "%s:%s" % user,
-                       "oci:%s:v1" % second, target.replace(":v1", ":v2"), env=env)
-        open_pull = skopeo("copy", "--preserve-digests", "--src-tls-verify=false", open_target,
-                           "oci:%s:v1" % os.path.join(work, "open-pull"), env=env)
-        pull = skopeo("copy", "--preserve-digests", "--src-cert-dir", certs, "--src-creds", "%s:%s" % user,
-                      target, "oci:%s:v1" % os.path.join(work, "pull"), env=env)
-        anonymous_pull = skopeo("copy", "--preserve-digests", "--src-cert-dir", certs, "--src-no-creds", target,
-                                "oci:%s:v1" % os.path.join(work, "anon-pull"), env=env)
-        row("push, open registry", open_push)
-        row("push, logged in (secure), first: one bcrypt check", push, open_push)
-        row("push, open registry, second image", open_push2)
-        row("push, logged in (secure), second image", push2, open_push2)
-        row("pull, open registry", open_pull)
-        row("pull, logged in (secure)", pull, open_pull)
-        row("pull, anonymous (secure)", anonymous_pull, open_pull)
+        print("\n%d-layer image (skopeo copy --preserve-digests), median of %d, ratio to the open registry:"
+              % (args.layers, args.repeat), flush=True)
+        creds = "%s:%s" % user
+        times = {"open push": [], "push": [], "open push 2": [], "push 2": [], "open pull": [], "pull": [],
+                 "anonymous pull": []}
+        for rnd in range(args.repeat):
+            # A new image per round (new layers): each push uploads every blob.
+            image = layout_with_layers(os.path.join(work, "layout-%d" % rnd), args.layers)
+            second = layout_with_layers(os.path.join(work, "layout2-%d" % rnd), args.layers)
+            tag, tag2 = "r%d" % rnd, "r%d-2" % rnd
+            times["open push"].append(skopeo("copy", "--preserve-digests", "--dest-tls-verify=false",
+                                             "oci:%s:v1" % image, open_target.replace(":v1", ":" + tag), env=env))
+            if rnd == 0:
+                # The first logged-in push pays the one bcrypt check: restart the service (empty cache).
+                subprocess.run(["docker", "restart", secure.name + "-auth"], capture_output=True, check=True)
+                time.sleep(1.0)
+            times["push"].append(skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds",
+                                        creds, "oci:%s:v1" % image, target.replace(":v1", ":" + tag), env=env))
+            # A second image: the password is verified already (what every push but the first one costs).
+            times["open push 2"].append(skopeo("copy", "--preserve-digests", "--dest-tls-verify=false",
+                                               "oci:%s:v1" % second, open_target.replace(":v1", ":" + tag2),
+                                               env=env))
+            times["push 2"].append(skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds",
+                                          creds, "oci:%s:v1" % second, target.replace(":v1", ":" + tag2), env=env))
+            times["open pull"].append(skopeo("copy", "--preserve-digests", "--src-tls-verify=false",
+                                             open_target.replace(":v1", ":" + tag),
+                                             "oci:%s:v1" % os.path.join(work, "open-pull-%d" % rnd), env=env))
+            times["pull"].append(skopeo("copy", "--preserve-digests", "--src-cert-dir", certs, "--src-creds", creds,
+                                        target.replace(":v1", ":" + tag),
+                                        "oci:%s:v1" % os.path.join(work, "pull-%d" % rnd), env=env))
+            times["anonymous pull"].append(skopeo("copy", "--preserve-digests", "--src-cert-dir", certs,
+                                                  "--src-no-creds", target.replace(":v1", ":" + tag),
+                                                  "oci:%s:v1" % os.path.join(work, "anon-pull-%d" % rnd), env=env))
+        median = dict((key, statistics.median(values)) for key, values in times.items())
+        row("push, open registry", median["open push"])
+        row("push, logged in (secure; round 1 with the bcrypt check)", median["push"], median["open push"])
+        row("push, open registry, second image", median["open push 2"])
+        row("push, logged in (secure), second image", median["push 2"], median["open push 2"])
+        row("pull, open registry", median["open pull"])
+        row("pull, logged in (secure)", median["pull"], median["open pull"])
+        row("pull, anonymous (secure)", median["anonymous pull"], median["open pull"])
+        row("pull, logged in against anonymous (the login's own share)", median["pull"], median["anonymous pull"])
+        # Pushed once more under the name the HEADs below read.
+        skopeo("copy", "--preserve-digests", "--dest-tls-verify=false", "oci:%s:v1" % image, open_target, env=env)
+        skopeo("copy", "--preserve-digests", "--dest-cert-dir", certs, "--dest-creds", creds, "oci:%s:v1" % image,
+               target, env=env)
 
         path = "/v2/%s/manifests/v1" % PUBLIC
         # A fresh Basic credential: the first request pays the one bcrypt check.
@@ -154,13 +179,19 @@ def main():
         params = {"service": secure.name, "scope": "repository:%s:pull" % PUBLIC}
         token = fresh.get(secure.url + "/token", params=params, auth=user, timeout=60).json()["token"]
 
-        print("\n%d manifest HEADs on one connection (total; per request), ratio to anonymous:" % args.heads)
-        timings = {
-            "open registry (HTTP, no auth)": heads(open_registry.url, path, args.heads),
-            "anonymous, public namespace (secure)": heads(secure.url, path, args.heads, verify=secure.ca),
-            "logged in, Basic (secure)": heads(secure.url, path, args.heads, verify=secure.ca, auth=user),
-            "logged in, token (secure)": heads(secure.url, path, args.heads, verify=secure.ca, token=token),
+        print("\n%d manifest HEADs on one connection (total, median of %d; per request), ratio to anonymous:"
+              % (args.heads, args.repeat))
+        ways = {
+            "open registry (HTTP, no auth)": lambda: heads(open_registry.url, path, args.heads),
+            "anonymous, public namespace (secure)": lambda: heads(secure.url, path, args.heads, verify=secure.ca),
+            "logged in, Basic (secure)": lambda: heads(secure.url, path, args.heads, verify=secure.ca, auth=user),
+            "logged in, token (secure)": lambda: heads(secure.url, path, args.heads, verify=secure.ca, token=token),
         }
+        rounds = dict((label, []) for label in ways)
+        for _round in range(args.repeat):
+            for label, way in ways.items():
+                rounds[label].append(way())
+        timings = dict((label, statistics.median(values)) for label, values in rounds.items())
         anonymous = timings["anonymous, public namespace (secure)"]
         for label, seconds in timings.items():
             row(label, seconds, anonymous, "%.2f ms per request" % (seconds * 1000 / args.heads))
@@ -178,8 +209,8 @@ def main():
                 raise RuntimeError("deploy.yml (auth_basic) failed:\n%s" % run)
             basic_target = "docker://%s/%s:v1" % (basic.host, PUBLIC)
             basic_push = skopeo("copy", "--preserve-digests", "--dest-cert-dir", basic.cert_dir,
-                                "--dest-creds", "%s:%s" % user, "oci:%s:v1" % layout, basic_target, env=env)
-            row("push, logged in (auth_basic front)", basic_push, open_push)
+                                "--dest-creds", "%s:%s" % user, "oci:%s:v1" % image, basic_target, env=env)
+            row("push, logged in (auth_basic front)", basic_push, median["open push"])
             count = 10
             seconds = heads(basic.url, path, count, verify=basic.ca, auth=user)
             row("logged-in HEAD (auth_basic front), per request", seconds / count, anonymous / args.heads)

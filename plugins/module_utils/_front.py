@@ -68,8 +68,10 @@ DEFAULT_SETTINGS = {
     # Requests per second and per client address (nginx limit_req); 0 turns the limit off.
     "rate_limit": 0,
     "rate_limit_burst": 0,
-    # host:port of the authentication service (roles/distribution/files/front_auth.py) that nginx
-    # asks with auth_request; empty: nginx's own auth_basic checks bcrypt on every request.
+    # The authentication service (roles/distribution/files/front_auth.py) that nginx asks with
+    # auth_request: unix:/path of its socket (connections kept alive), or host:port (a connection
+    # per request, the name looked up through the resolver); empty: nginx's own auth_basic checks
+    # bcrypt on every request.
     "auth_service": "",
     # Pull-through caches (distribution_mirrors), one server block pair each; see check_mirrors.
     "mirrors": [],
@@ -118,9 +120,10 @@ def check_settings(settings):
                                         % (key, value))
     if merged["listen_port"] == merged["internal_port"]:
         raise InvalidParameterError("front settings: listen_port and internal_port must differ")
-    if merged["auth_service"] and not re.match(r"^[A-Za-z0-9._-]+:[0-9]{1,5}$", str(merged["auth_service"])):
-        raise InvalidParameterError("front settings: auth_service must be host:port (or empty for auth_basic), "
-                                    "got %r" % (merged["auth_service"],))
+    if merged["auth_service"] and not re.match(r"^(?:[A-Za-z0-9._-]+:[0-9]{1,5}|unix:/[A-Za-z0-9._/-]+)$",
+                                               str(merged["auth_service"])):
+        raise InvalidParameterError("front settings: auth_service must be host:port or unix:/absolute/path "
+                                    "(or empty for auth_basic), got %r" % (merged["auth_service"],))
     for key in ("upstream", "resolver", "htpasswd_path", "worker_user", "worker_group", "worker_processes"):
         if not isinstance(merged[key], (str, int)) or not _SAFE_TOKEN.match(str(merged[key])):
             raise InvalidParameterError("front settings: %s %r must be a plain token (letters, digits, . _ @ / : -)"
@@ -559,6 +562,13 @@ def render(settings, access):
         add("  limit_req_zone $binary_remote_addr zone=front_rate:10m rate=%dr/s;" % settings["rate_limit"])
         add("  limit_req_status 429;")
         add("")
+    if settings["auth_service"].startswith("unix:"):
+        add("  # The authentication service on its Unix socket, connections kept open between requests.")
+        add("  upstream front_auth_service {")
+        add("    server %s;" % settings["auth_service"])
+        add("    keepalive 16;")
+        add("  }")
+        add("")
     add("  # Public: authentication.")
     add("  server {")
     if settings["tls_certificate"]:
@@ -628,20 +638,34 @@ def _proxy_to_internal(add, settings, user_variable):
 
 def _auth_request_locations(add, settings):
     """/v2/ authenticated by the service (Basic verified once, or a token), /token proxied to it."""
-    upstream = "http://%s" % settings["auth_service"]
+    keepalive = settings["auth_service"].startswith("unix:")
+
+    def to_service(path):
+        if keepalive:
+            add("      proxy_pass http://front_auth_service%s;" % path)
+            add("      proxy_set_header Connection \"\";")
+        else:
+            add("      set $front_auth http://%s;" % settings["auth_service"])
+            add("      proxy_pass $front_auth%s;" % path)
+
     add("    location /v2/ {")
     add("      # Taken here: in the subrequest, $uri and $args are the subrequest's own.")
     add("      set $front_path $uri;")
     add("      set $front_source $arg_from;")
     add("      set $front_anonymous_read $front_anonymous;")
+    add("      # 01: no credentials, and an anonymous read is allowed here: the service would answer 200")
+    add("      # for nobody, so the subrequest answers that itself.")
+    add("      set $front_auth_skip $front_credentials$front_anonymous;")
     add("      auth_request /_front_auth;")
     add("      auth_request_set $front_user $upstream_http_x_front_user;")
     add("      error_page 401 = @front_unauthorized;")
     _proxy_to_internal(add, settings, "$front_user")
     add("    location = /_front_auth {")
     add("      internal;")
-    add("      set $front_auth %s;" % upstream)
-    add("      proxy_pass $front_auth/auth;")
+    add("      if ($front_auth_skip = 01) {")
+    add("        return 200;")
+    add("      }")
+    to_service("/auth")
     add("      proxy_pass_request_body off;")
     add("      proxy_set_header Content-Length \"\";")
     add("      proxy_set_header Host $http_host;")
@@ -654,8 +678,7 @@ def _auth_request_locations(add, settings):
     add("    }")
     add("    location = /token {")
     add("      limit_except GET { deny all; }")
-    add("      set $front_auth %s;" % upstream)
-    add("      proxy_pass $front_auth/token$is_args$args;")
+    to_service("/token$is_args$args")
     add("      proxy_set_header Host $http_host;")
     add("      proxy_set_header X-Forwarded-Proto $scheme;")
     add("      proxy_set_header X-Real-IP $remote_addr;")

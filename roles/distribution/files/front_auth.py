@@ -17,6 +17,9 @@ authorizes the user per namespace with its maps (plugins/module_utils/_front.py)
   with nginx.conf by the modules). Each request then verifies the token: signature, expiry,
   audience, that its scope covers the repository and action of the request, and that the user's
   htpasswd entry is the one it was issued for.
+* Transport: nginx keeps connections to the service open (``upstream ... keepalive`` over a Unix
+  socket, ``--listen unix:PATH``), and the service answers HTTP/1.1 with keep-alive: a request under
+  /v2/ costs no TCP connection, no DNS lookup and no new thread here.
 * State: the htpasswd file, grants.json and the key file, all re-read when they change; nothing
   in memory decides, so replicas with the same files accept each other's tokens.
 * Never logged: passwords, Authorization headers, tokens. A failed login costs a full bcrypt
@@ -35,6 +38,8 @@ import json
 import os
 import re
 import secrets
+import socketserver
+import stat
 import sys
 import threading
 import time
@@ -370,10 +375,19 @@ class Service:
 class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "front-auth"
     sys_version = ""
+    # Keep-alive: nginx reuses its connections (every answer has a Content-Length).
+    protocol_version = "HTTP/1.1"
+    # An idle kept-alive connection is closed after this many seconds (nginx's own keepalive_timeout
+    # for upstream connections is shorter, 60 s).
+    timeout = 120
     service = None  # set by main()
 
     def _client(self):
-        return self.headers.get("X-Real-IP") or self.client_address[0]
+        # On a Unix socket the peer has no address: nginx's X-Real-IP is the client.
+        return self.headers.get("X-Real-IP") or (self.client_address[0] if self.client_address else "local")
+
+    def address_string(self):
+        return self.client_address[0] if self.client_address else "local"
 
     def _send(self, status, headers=(), body=b""):
         self.send_response(status)
@@ -425,9 +439,42 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
 
+class UnixServer(socketserver.ThreadingUnixStreamServer):
+    """The same service on a Unix socket (mode 0660: nginx's workers reach it through their group)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def server_bind(self):
+        path = self.server_address
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                os.unlink(path)  # left by a previous run of the service
+        except FileNotFoundError:
+            pass
+        old_umask = os.umask(0o117)
+        try:
+            socketserver.UnixStreamServer.server_bind(self)
+        finally:
+            os.umask(old_umask)
+        os.chmod(path, 0o660)
+        self.server_name, self.server_port = "localhost", 0
+
+
+def make_server(listen):
+    """``unix:/path`` (a Unix socket) or ``address:port``."""
+    if listen.startswith("unix:"):
+        path = listen[len("unix:"):]
+        if not path.startswith("/"):
+            raise ValueError("--listen unix: needs an absolute path, got %r" % path)
+        return UnixServer(path, Handler)
+    host, _sep, port = listen.rpartition(":")
+    return Server((host or "0.0.0.0", int(port)), Handler)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--listen", default="0.0.0.0:5001", help="address:port")
+    parser.add_argument("--listen", default="0.0.0.0:5001", help="address:port, or unix:/path for a Unix socket")
     parser.add_argument("--htpasswd", required=True)
     parser.add_argument("--grants", required=True)
     parser.add_argument("--key", required=True, help="file with the HMAC/JWT key (at least 32 bytes)")
@@ -440,8 +487,10 @@ def main(argv=None):
         parser.error("--ttl must be from 1 to 3600 seconds")
     files = Files(args.htpasswd, args.grants, args.key)
     Handler.service = Service(files, Guard(files, args.fail_delay, args.max_failures), args.service, args.ttl)
-    host, _sep, port = args.listen.rpartition(":")
-    server = Server((host or "0.0.0.0", int(port)), Handler)
+    try:
+        server = make_server(args.listen)
+    except ValueError as exc:
+        parser.error(str(exc))
     sys.stderr.write("front_auth: listening on %s (token lifetime %ds)\n" % (args.listen, args.ttl))
     server.serve_forever()
 

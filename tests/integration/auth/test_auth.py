@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -282,11 +283,17 @@ def test_token_key_stays_on_the_host_0600(secure):
     path = os.path.join(secure.front_dir, "token.key")
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     assert len(open(path).read().strip()) == 64
-    # The service reads it through a read-only mount; nothing else has it.
+    # The service reads it through a read-only mount; nothing else has it. Its one writable mount is
+    # the directory of its socket, which holds the socket only (0660: the front's workers by group).
     info = json.loads(subprocess.run(["docker", "inspect", secure.name + "-auth"], capture_output=True, text=True,
                                      check=True).stdout)[0]
     assert info["HostConfig"]["ReadonlyRootfs"] is True
-    assert all(not m["RW"] for m in info["Mounts"])
+    run_dir = os.path.join(secure.front_dir, "run")
+    assert [m["Source"] for m in info["Mounts"] if m["RW"]] == [run_dir]
+    assert os.listdir(run_dir) == ["auth.sock"]
+    mode = os.stat(os.path.join(run_dir, "auth.sock")).st_mode
+    assert stat.S_ISSOCK(mode) and oct(stat.S_IMODE(mode)) == "0o660"
+    assert oct(os.stat(run_dir).st_mode & 0o777) == "0o750"
     assert info["HostConfig"]["NetworkMode"] == secure.name + "-internal"
 
 

@@ -3,9 +3,13 @@ configuration that asks it (auth_request), without containers: real bcrypt and P
 The live checks with real clients are in tests/integration/auth/."""
 
 import base64
+import http.client
 import importlib.util
 import os
 import re
+import socket
+import stat
+import threading
 import time
 
 import jwt
@@ -90,11 +94,42 @@ def test_config_without_the_service_keeps_auth_basic():
     assert "auth_basic $front_realm;" in text and "auth_request" not in text and '":_base:read"' not in text
 
 
-@pytest.mark.parametrize("value", ["auth; evil", "http://auth:5001", "auth", "auth:port"])
+@pytest.mark.parametrize("value", ["auth; evil", "http://auth:5001", "auth", "auth:port", "unix:relative/auth.sock",
+                                   "unix:/run/auth.sock; evil", "unix:"])
 def test_bad_auth_service(value):
     with pytest.raises(InvalidParameterError) as err:
         _front.render(dict(SETTINGS, auth_service=value), platform_access())
-    assert "auth_service must be host:port" in str(err.value)
+    assert "auth_service must be host:port or unix:/absolute/path" in str(err.value)
+    assert repr(value) in str(err.value)
+
+
+def test_config_on_a_unix_socket_keeps_connections_to_the_service():
+    text, _w = _front.render(dict(SETTINGS, auth_service="unix:/etc/oci-registry/front/run/auth.sock"),
+                             platform_access())
+    assert text.count("{") == text.count("}")
+    upstream = re.search(r"(?s)upstream front_auth_service \{(.*?)\}", text).group(1)
+    assert "server unix:/etc/oci-registry/front/run/auth.sock;" in upstream and "keepalive 16;" in upstream
+    # Both the subrequest and /token use it, as HTTP/1.1 without "Connection: close".
+    for location, target in (("location = /_front_auth", "/auth;"), ("location = /token", "/token$is_args$args;")):
+        block = text[text.index(location):]
+        block = block[:block.index("\n    }")]
+        assert "proxy_pass http://front_auth_service" + target in block, block
+        assert 'proxy_set_header Connection "";' in block, block
+    assert "proxy_http_version 1.1;" in text
+    assert "$front_auth " not in text and "set $front_auth " not in text
+
+
+def test_anonymous_reads_without_credentials_skip_the_service():
+    """The subrequest answers 200 itself only when there are no credentials and an anonymous read is
+    allowed: what the service answers then (test_anonymous_requests below)."""
+    text, _w = _front.render(SETTINGS, platform_access())
+    assert "set $front_auth_skip $front_credentials$front_anonymous;" in text
+    block = text[text.index("location = /_front_auth"):]
+    skip = block.index("if ($front_auth_skip = 01) {\n        return 200;\n      }")
+    assert skip < block.index("proxy_pass"), block
+    # $front_credentials is 0 only for no header or an empty Basic credential (skopeo's ":").
+    credentials = re.search(r"(?s)map \$http_authorization \$front_credentials \{(.*?)\}", text).group(1)
+    assert '"" 0;' in credentials and '"~*^basic +(og==)?$" 0;' in credentials and "default 1;" in credentials
 
 
 # -- grants: the service scopes tokens as the nginx rules decide ---------------------------------
@@ -239,3 +274,58 @@ def test_grants_file_changes_are_picked_up(service):
     service.paths["grants"].write_text(_front.grants_to_text(access))
     service.files.refresh()
     assert "pull" in service.files.granted("", "provisioning-kcl/lib")
+
+
+# -- the service on a Unix socket, kept alive ----------------------------------------------------
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=10)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def test_service_on_a_unix_socket_keeps_the_connection(service, tmp_path):
+    path = str(tmp_path / "run" / "auth.sock")
+    os.makedirs(os.path.dirname(path))
+    # A socket left by an earlier run of the service is replaced.
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()
+    front_auth.Handler.service = service
+    server = front_auth.make_server("unix:" + path)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        mode = os.stat(path).st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o660
+        connection = UnixConnection(path)
+        headers = {"X-Front-Uri": "/v2/provisioning-kcl/lib/manifests/v1", "X-Front-Method": "GET",
+                   "X-Front-Anonymous": "0", "X-Real-IP": "10.0.0.9",
+                   "Authorization": basic("alice", PASSWORDS["alice"])}
+        peers = set()
+        for _request in range(5):
+            connection.request("GET", "/auth", headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200 and answer.getheader("X-Front-User") == "alice"
+            assert answer.version == 11 and answer.getheader("Connection") is None
+            peers.add(connection.sock)
+        assert len(peers) == 1  # one connection for all five
+        connection.request("GET", "/auth", headers=dict(headers, Authorization=basic("alice", "wrong")))
+        answer = connection.getresponse()
+        answer.read()
+        assert answer.status == 401 and answer.getheader("WWW-Authenticate").startswith("Bearer realm=")
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_service_refuses_a_relative_socket_path():
+    with pytest.raises(ValueError) as err:
+        front_auth.make_server("unix:run/auth.sock")
+    assert "absolute path" in str(err.value)
