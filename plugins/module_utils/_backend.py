@@ -66,6 +66,20 @@ class Backend:
         """(changed, before, after) of scheduling GC with ``cron``, or cancelling it with None."""
         self.not_supported("a garbage-collection schedule")
 
+    # -- robot accounts (Harbor) ----------------------------------------------------------
+    def robot_full_name(self, name, level="project", project=None):
+        """The name the registry gives a robot account ``name``."""
+        self.not_supported("robot accounts")
+
+    def ensure_robot(self, name, level="project", project=None, permissions=None, description="", duration=-1,
+                     disable=False, secret=None, update_secret="on_create", regenerate_secret=False, check_mode=False):
+        """{changed, before, after, secret, secret_changed} of making a robot account match."""
+        self.not_supported("robot accounts")
+
+    def delete_robot(self, name, level="project", project=None, check_mode=False):
+        """(changed, before) of removing a robot account."""
+        self.not_supported("robot accounts")
+
     # -- webhooks set through the registry's API ---------------------------------------
     def webhook_policies(self, webhooks):
         """The registry's form of ``oci_registry_webhooks`` entries, checked."""
@@ -159,8 +173,9 @@ class Backend:
         """Sorted names of the mirrors the registry holds."""
         self.not_supported("mirrors set through the API")
 
-    def mirror_ensure(self, mirror, check_mode=False):
-        """Make one mirror (normalized) exist as given, or be absent (state absent)."""
+    def mirror_ensure(self, mirror, check_mode=False, update_password="on_create"):
+        """Make one mirror (normalized) exist as given, or be absent (state absent). ``update_password``
+        ``always`` sends the upstream password again where the registry never returns it (Harbor)."""
         self.not_supported("mirrors set through the API")
 
     # File-based adapters (distribution) find their replication jobs through ``replication_options``

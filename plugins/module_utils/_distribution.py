@@ -39,6 +39,12 @@ class DistributionBackend(Backend):
         "a read-only mode set through the API": "Distribution's read-only mode is storage.maintenance.readonly in "
         "config.yml (role provisioning.oci_registry.distribution, tasks_from maintenance.yml)",
         "a garbage-collection schedule": "Distribution collects garbage only offline (playbooks/gc.yml)",
+        "mirrors set through the API": "Distribution's mirrors are proxy-mode registry containers that the "
+        "distribution role deploys and removes: set them in distribution_mirrors (playbooks/deploy.yml maps "
+        "oci_registry_mirrors onto it)",
+        "setting webhooks through the API": "Distribution's webhooks are notification endpoints in config.yml: the "
+        "role's distribution_webhooks (playbooks/deploy.yml maps oci_registry_webhooks onto it)",
+        "robot accounts": "Distribution has no robot accounts: give a machine its own user (oci_user)",
         "vulnerability scanning": "Distribution has no vulnerability scanner (Harbor scans with Trivy, zot with its "
         "CVE search extension; on Distribution, scan images in the pipeline that pushes them)",
     }
@@ -226,10 +232,8 @@ class DistributionBackend(Backend):
                         "state": "present"}
         return None
 
-    def mirror_ensure(self, mirror, check_mode=False):
-        raise InvalidParameterError(
-            "Distribution's mirrors are proxy-mode registry containers that the distribution role deploys and "
-            "removes: set them in distribution_mirrors (oci_registry_mirrors of playbooks/deploy.yml)")
+    def mirror_ensure(self, mirror, check_mode=False, update_password="on_create"):
+        self.not_supported("mirrors set through the API")
 
     # -- replication: the collection's sync engine run on a schedule on the registry host -------------------------
     def _replication(self):

@@ -165,8 +165,8 @@ def check_mirrors(mirrors, settings):
             raise InvalidParameterError("%s must be a mapping, got %r" % (where, mirror))
         unknown = sorted(set(mirror) - set(MIRROR_KEYS))
         if unknown:
-            raise InvalidParameterError("%s: unknown key(s) %s; valid: %s" % (where, ", ".join(unknown),
-                                                                             ", ".join(MIRROR_KEYS)))
+            raise InvalidParameterError("%s: unknown key(s) %s; valid: %s"
+                                        % (where, ", ".join(unknown), ", ".join(MIRROR_KEYS)))
         mirror = dict(mirror)
         if not isinstance(mirror.get("name"), str) or not _MIRROR_NAME.match(mirror["name"]):
             raise InvalidParameterError("%s.name must be a mirror name (lowercase letters, digits, '-'), got %r"

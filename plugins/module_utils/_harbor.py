@@ -1104,6 +1104,9 @@ class HarborBackend(ReplicationBackendMixin, Backend):
             self._robot_prefix = value or "robot$"
         return self._robot_prefix
 
+    def robot_full_name(self, name, level="project", project=None):
+        return robot_names(name, level, project, self.robot_prefix())[1]
+
     def find_robot(self, name, level="project", project=None):
         """(robot or None, short name, full name, project id)."""
         prefix = self.robot_prefix()

@@ -304,6 +304,11 @@ class ZotBackend(Backend):
         "a read-only mode set through the API": "zot has no read-only mode",
         "a garbage-collection schedule": "zot collects garbage on its own interval (storage.gcInterval, role "
         "variable zot_gc_interval)",
+        "mirrors set through the API": "zot's mirrors are the role's zot_mirrors, rendered into extensions.sync "
+        "(playbooks/deploy.yml maps oci_registry_mirrors onto it)",
+        "setting webhooks through the API": "zot's webhooks are the role's zot_webhooks, sinks of its events "
+        "extension (playbooks/deploy.yml maps oci_registry_webhooks onto it)",
+        "robot accounts": "zot has no robot accounts: give a machine its own user (oci_user)",
     }
 
     def __init__(self, client):
@@ -561,9 +566,8 @@ class ZotBackend(Backend):
     def mirror_get(self, name):
         return self._sync_state()["mirrors"].get(name)
 
-    def mirror_ensure(self, mirror, check_mode=False):
-        self.not_supported("setting a mirror through the API (zot's mirrors are the role's zot_mirrors, "
-                           "rendered into extensions.sync by the deploy playbook)")
+    def mirror_ensure(self, mirror, check_mode=False, update_password="on_create"):
+        self.not_supported("mirrors set through the API")
 
     def replication_names(self):
         return sorted(self._sync_state()["replications"])

@@ -152,7 +152,6 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._module 
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 URL_RE = re.compile(r"^https?://[^/\s]+/?$")
-ROLE_VARIABLE = {"zot": "the zot role's zot_mirrors", "distribution": "the distribution role's distribution_mirrors"}
 
 
 def mirror_entry(params):
@@ -179,10 +178,6 @@ def mirror_entry(params):
 
 def run(module, backend):
     params = module.params
-    if params["registry_type"] != "harbor":
-        raise InvalidParameterError("oci_mirror applies mirrors through Harbor's API; on registry_type %s they are "
-                                    "set by %s (playbooks/deploy.yml maps oci_registry_mirrors onto it)"
-                                    % (params["registry_type"], ROLE_VARIABLE[params["registry_type"]]))
     entry = mirror_entry(params)
     change = backend.mirror_ensure(entry, check_mode=module.check_mode, update_password=params["update_password"])
     for warning in change.warnings:

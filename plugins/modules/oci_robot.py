@@ -265,8 +265,6 @@ diff:
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor import robot_names
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
     registry_module,
     run_module,
@@ -303,9 +301,6 @@ def options():
 
 def run(module, backend):
     params = module.params
-    if params["registry_type"] != "harbor":
-        raise InvalidParameterError("oci_robot manages Harbor robot accounts; registry_type is %r"
-                                    % params["registry_type"])
     common = dict(name=params["name"], level=params["level"], project=params["project"])
     if params["state"] == "absent":
         changed, before = backend.delete_robot(check_mode=module.check_mode, **common)
@@ -321,7 +316,7 @@ def run(module, backend):
 
 
 def _full_name(backend, name, level, project):
-    return robot_names(name, level, project, backend.robot_prefix())[1]
+    return backend.robot_full_name(name, level, project)
 
 
 def apply(module):

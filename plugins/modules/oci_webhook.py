@@ -112,7 +112,6 @@ namespaces:
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import (
     registry_module,
     run_module,
@@ -123,11 +122,6 @@ EVENTS = ("push", "pull", "delete")
 
 def run(module):
     params = module.params
-    if params["registry_type"] != "harbor":
-        raise InvalidParameterError(
-            "oci_webhook sets Harbor's webhook policies; registry_type %s: %s" % (
-                params["registry_type"],
-                "set %s_webhooks (playbooks/deploy.yml does it from oci_registry_webhooks)" % params["registry_type"]))
     backend = backend_from_params(params)
     wanted = backend.webhook_policies(params["webhooks"])
     results, before, after = [], {}, {}

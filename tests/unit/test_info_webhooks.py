@@ -72,7 +72,7 @@ def test_create_idempotent_change_exclusive(harbor, tmp_path):
     ({"webhooks": [dict(HOOKS[0], headers={"X-Token": "token-value-123"})]}, "only an Authorization header"),
     ({"webhooks": [dict(HOOKS[0], url="ftp://x")]}, "http or https"),
     ({"webhooks": HOOKS, "namespaces": ["nope"]}, "does not exist"),
-    ({"webhooks": HOOKS, "registry_type": "zot"}, "set zot_webhooks (playbooks/deploy.yml does it"),
+    ({"webhooks": HOOKS, "registry_type": "zot"}, "zot_webhooks, sinks of its events extension"),
     ({"webhooks": HOOKS, "registry_type": "distribution"}, "distribution_webhooks"),
 ])
 def test_refused(harbor, tmp_path, args, message):

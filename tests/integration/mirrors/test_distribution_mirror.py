@@ -208,9 +208,9 @@ def test_oci_registry_info_reads_the_mirror_back_without_password(setup):
         "registry_type": "distribution", "gather": ["mirrors"],
         "htpasswd_path": setup.dep.htpasswd, "front_config_path": os.path.join(setup.dep.front_dir, "nginx.conf")})
     assert rc == 0, output
-    assert result["oci_registry_mirrors"] == [{"name": "hub", "url": "http://upstream:5000", "username": UPSTREAM_USER,
-                                  "tls_verify": True, "repositories": ["library/*"], "namespace": "hub",
-                                  "ttl": "24h", "port": setup.mirror_port}]
+    assert result["oci_registry_mirrors"] == [{
+        "name": "hub", "url": "http://upstream:5000", "username": UPSTREAM_USER, "tls_verify": True,
+        "repositories": ["library/*"], "namespace": "hub", "ttl": "24h", "port": setup.mirror_port}]
     assert UPSTREAM_PASSWORD not in output
 
 

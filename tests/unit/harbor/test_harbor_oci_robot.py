@@ -126,7 +126,9 @@ def test_system_robot_needs_a_namespace(double, tmp_path):
 
 def test_only_harbor(double, tmp_path):
     result = run_module(double, tmp_path, name="ci", level="system", permissions=ALL_PULL, registry_type_="zot")
-    assert result["failed"] and "registry_type is 'zot'" in result["msg"]
+    assert result["failed"] and "robot accounts is not supported on registry_type zot" in result["msg"], result
+    assert "oci_user" in result["msg"]
+    assert double.requests == []
 
 
 def test_system_robot_pagination(double, tmp_path, backend):
