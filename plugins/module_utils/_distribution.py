@@ -329,7 +329,7 @@ class DistributionBackend(Backend):
         changed = bool(changes or removals or commands)
         if changed and not check_mode:
             for path, text, mode in changes:
-                _write_file(path, text, mode)
+                _replication.write_atomic(path, text, mode)
             for path in removals:
                 os.unlink(path)
             for command in commands:
@@ -408,24 +408,6 @@ def _file_differs(path, text, mode):
     if stat.S_IMODE(info.st_mode) != mode:
         return True
     return _htpasswd.read_text(path) != text
-
-
-def _write_file(path, text, mode):
-    """Create the directories, then write ``text`` to ``path`` created with ``mode`` from the start (a job file is
-    never readable by others, not even for a moment), through a temporary file and a rename."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700 if mode == 0o600 else 0o755, exist_ok=True)
-    temporary = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        os.rename(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _timer_enabled(timer_path):

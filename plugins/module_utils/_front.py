@@ -240,28 +240,7 @@ def _mirror_servers(add, settings, mirror):
     local = dict(settings, internal_port=internal)
     add("  # Mirror %s: %s/<repository> -> %s (%s), read only." % (mirror["name"], mirror["namespace"],
                                                                    mirror["upstream"], mirror.get("url") or ""))
-    add("  server {")
-    if settings["tls_certificate"]:
-        add("    listen %d ssl;" % mirror["listen"])
-        add("    ssl_certificate %s;" % settings["tls_certificate"])
-        add("    ssl_certificate_key %s;" % settings["tls_key"])
-        add("    ssl_protocols TLSv1.2 TLSv1.3;")
-        add("    ssl_session_cache shared:front_tls:1m;")
-    else:
-        add("    listen %d;" % mirror["listen"])
-    if settings["rate_limit"]:
-        add("    limit_req zone=front_rate burst=%d nodelay;" % settings["rate_limit_burst"])
-    if settings["auth_service"]:
-        _auth_request_locations(add, local)
-    else:
-        add("    location /v2/ {")
-        add("      auth_basic $front_realm;")
-        add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
-        _proxy_to_internal(add, local, "$remote_user")
-    add("    location / {")
-    add("      return 404;")
-    add("    }")
-    add("  }")
+    _public_server(add, local, mirror["listen"])
     add("  server {")
     add("    listen 127.0.0.1:%d;" % internal)
     add("    default_type application/json;")
@@ -570,28 +549,7 @@ def render(settings, access):
         add("  }")
         add("")
     add("  # Public: authentication.")
-    add("  server {")
-    if settings["tls_certificate"]:
-        add("    listen %d ssl;" % settings["listen_port"])
-        add("    ssl_certificate %s;" % settings["tls_certificate"])
-        add("    ssl_certificate_key %s;" % settings["tls_key"])
-        add("    ssl_protocols TLSv1.2 TLSv1.3;")
-        add("    ssl_session_cache shared:front_tls:1m;")
-    else:
-        add("    listen %d;" % settings["listen_port"])
-    if settings["rate_limit"]:
-        add("    limit_req zone=front_rate burst=%d nodelay;" % settings["rate_limit_burst"])
-    if settings["auth_service"]:
-        _auth_request_locations(add, settings)
-    else:
-        add("    location /v2/ {")
-        add("      auth_basic $front_realm;")
-        add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
-        _proxy_to_internal(add, settings, "$remote_user")
-    add("    location / {")
-    add("      return 404;")
-    add("    }")
-    add("  }")
+    _public_server(add, settings, settings["listen_port"])
     add("")
     add("  # Internal: authorization, then the registry.")
     add("  server {")
@@ -622,6 +580,33 @@ def render(settings, access):
         _mirror_servers(add, settings, mirror)
     add("}")
     return "\n".join(out) + "\n", warnings
+
+
+def _public_server(add, settings, listen_port):
+    """A public server on ``listen_port``: TLS, the rate limit, authentication (the service, or auth_basic
+    without it), then the internal server of ``settings["internal_port"]``."""
+    add("  server {")
+    if settings["tls_certificate"]:
+        add("    listen %d ssl;" % listen_port)
+        add("    ssl_certificate %s;" % settings["tls_certificate"])
+        add("    ssl_certificate_key %s;" % settings["tls_key"])
+        add("    ssl_protocols TLSv1.2 TLSv1.3;")
+        add("    ssl_session_cache shared:front_tls:1m;")
+    else:
+        add("    listen %d;" % listen_port)
+    if settings["rate_limit"]:
+        add("    limit_req zone=front_rate burst=%d nodelay;" % settings["rate_limit_burst"])
+    if settings["auth_service"]:
+        _auth_request_locations(add, settings)
+    else:
+        add("    location /v2/ {")
+        add("      auth_basic $front_realm;")
+        add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
+        _proxy_to_internal(add, settings, "$remote_user")
+    add("    location / {")
+    add("      return 404;")
+    add("    }")
+    add("  }")
 
 
 def _proxy_to_internal(add, settings, user_variable):

@@ -332,9 +332,11 @@ def _number(value):
 
 
 def write_atomic(path, text, mode=0o644):
-    """Write through a temporary file and a rename (a textfile collector never reads half a file)."""
+    """Write through a temporary file and a rename (a textfile collector never reads half a file). The
+    temporary file is created 0600 (mkstemp), so a secret is never readable by others, not even for a moment;
+    the directories a 0600 file needs are created 0700."""
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
+    os.makedirs(directory, mode=0o700 if mode == 0o600 else 0o755, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -244,9 +244,6 @@ problems:
   sample: ["oci_registry_users[1].name: user 'ci' is already listed at oci_registry_users[0]"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import (
     ModelError,
     normalize_mirrors,
@@ -254,6 +251,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._model i
     normalize_replications,
     public_view,
 )
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module, run_module
 
 
 def _raw(*keys):
@@ -306,9 +304,18 @@ def check_model(params, warnings):
     return result
 
 
+def run(module):
+    warnings = []
+    model = check_model(module.params, warnings)
+    for warning in warnings:
+        module.warn(warning)
+    return dict(changed=False, users=public_view(model["users"]), namespaces=model["namespaces"],
+                mirrors=public_view(model["mirrors"]), replications=public_view(model["replications"]))
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    module = registry_module(
+        dict(
             users=dict(type="raw", default=[]),
             namespaces=dict(type="raw"),
             require_passwords=dict(type="bool", default=False),
@@ -320,22 +327,11 @@ def main():
             mirrors_variable=dict(type="str", default="oci_registry_mirrors"),
             replications_variable=dict(type="str", default="oci_registry_replications"),
         ),
-        supports_check_mode=True,
+        options_kind=None,  # it validates input only: no registry, no requests
+        needs_requests=False,
+        secrets_in=[("users", "password")],
     )
-    params = module.params
-    # Passwords inside ``users`` are secrets.
-    for user in params["users"] if isinstance(params["users"], list) else []:
-        if isinstance(user, dict) and isinstance(user.get("password"), str) and user["password"]:
-            module.no_log_values.add(user["password"])
-    warnings = []
-    try:
-        model = check_model(params, warnings)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(changed=False, users=public_view(model["users"]), namespaces=model["namespaces"],
-                     mirrors=public_view(model["mirrors"]), replications=public_view(model["replications"]))
+    run_module(module, run)
 
 
 if __name__ == "__main__":

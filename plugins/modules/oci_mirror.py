@@ -144,11 +144,9 @@ password_changed:
 import re
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
-    InvalidParameterError,
-    OciRegistryError,
-)
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module, run_module
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 URL_RE = re.compile(r"^https?://[^/\s]+/?$")
@@ -183,9 +181,7 @@ def run(module, backend):
     for warning in change.warnings:
         module.warn(warning)
     result = dict(changed=change.changed, mirror=change.after, password_changed=change.password_changed)
-    if module._diff:
-        result["diff"] = dict(before=change.before, after=change.after)
-    return result
+    return add_diff(module, result, change.before, change.after)
 
 
 def main():
@@ -202,11 +198,7 @@ def main():
         update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
         state=dict(type="str", default="present", choices=["present", "absent"]),
     ))
-    try:
-        result = run(module, backend_from_params(module.params))
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(**result)
+    run_module(module, lambda module: run(module, backend_from_params(module.params)))
 
 
 if __name__ == "__main__":

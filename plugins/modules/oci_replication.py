@@ -202,9 +202,9 @@ password_changed:
 """
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import normalize_replication
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module, run_module
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._replication import (
     REPLICATION_FILE_ARGSPEC,
     options_from_params,
@@ -229,9 +229,7 @@ def run(module):
     before, after = change.pop("before"), change.pop("after")
     change.pop("restart_required", None)
     result = dict(change, replication=after, previous=before)
-    if module._diff:
-        result["diff"] = dict(before=before or {}, after=after or {})
-    return result
+    return add_diff(module, result, before or {}, after or {})
 
 
 def main():
@@ -257,11 +255,7 @@ def main():
         ),
         required_if=[["state", "present", ["direction", "remote"]]],
     )
-    try:
-        result = run(module)
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

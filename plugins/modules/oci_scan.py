@@ -149,11 +149,9 @@ vulnerabilities:
 """
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
-    InvalidParameterError,
-    OciRegistryError,
-)
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module, run_module
 
 LEVELS = ("low", "medium", "high", "critical")
 SEVERITIES = ("critical", "high", "medium", "low", "unknown")
@@ -179,9 +177,7 @@ def run(module, backend):
         changed, before, after = backend.scan_all_schedule_ensure(
             params["scan_all_schedule"] or None, check_mode=module.check_mode)
         result = dict(changed=changed, schedule=after, images=[], vulnerabilities=dict((s, 0) for s in SEVERITIES))
-        if module._diff:
-            result["diff"] = dict(before={"schedule": before}, after={"schedule": after})
-        return result
+        return add_diff(module, result, {"schedule": before}, {"schedule": after})
     images = [params["image"]] if params["image"] else backend.namespace_images(params["namespace"])
     results = []
     totals = dict((s, 0) for s in SEVERITIES)
@@ -212,11 +208,7 @@ def main():
         fail_on=dict(type="str", default="none", choices=["none"] + list(LEVELS)),
     ), mutually_exclusive=[["image", "namespace", "scan_all_schedule"]],
         required_one_of=[["image", "namespace", "scan_all_schedule"]])
-    try:
-        result = run(module, backend_from_params(module.params))
-    except OciRegistryError as exc:
-        exc.fail(module, changed=False)
-    module.exit_json(**result)
+    run_module(module, lambda module: run(module, backend_from_params(module.params)))
 
 
 if __name__ == "__main__":
