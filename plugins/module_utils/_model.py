@@ -487,6 +487,14 @@ def _entry_name(value, variable, problems):
     return value
 
 
+def check_entry_name(name, variable="name"):
+    """A mirror's or replication's name, checked alone (raises ModelError naming ``variable``)."""
+    problems = _Problems()
+    value = _entry_name(name, variable, problems)
+    problems.raise_if_any()
+    return value
+
+
 def _state(value, variable, problems):
     state = value or "present"
     if state not in STATES:

@@ -141,37 +141,24 @@ password_changed:
   type: bool
 """
 
-import re
-
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import backend_from_params
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._diff import add_diff
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._model import check_entry_name, normalize_mirror
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module, run_module
-
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
-URL_RE = re.compile(r"^https?://[^/\s]+/?$")
 
 
 def mirror_entry(params):
-    """The normalized mirror of the module's options; every problem named at once, before anything changes."""
-    problems = []
-    if not NAME_RE.match(params["name"] or ""):
-        problems.append("name %r: lower-case letters, digits and '-', 1 to 32 characters, starting and ending with "
-                        "a letter or digit" % params["name"])
-    if params["state"] == "present":
-        if not params["url"] or not URL_RE.match(params["url"]):
-            problems.append("url %r: an http:// or https:// URL with no path, e.g. https://registry-1.docker.io"
-                            % params["url"])
-        if not params["namespace"]:
-            problems.append("namespace is required with state present")
-        if bool(params["upstream_username"]) != bool(params["upstream_password"]):
-            problems.append("upstream_username and upstream_password go together (both or neither)")
-    if problems:
-        raise InvalidParameterError("oci_mirror: " + "; ".join(problems))
-    return {"name": params["name"], "url": (params["url"] or "").rstrip("/") or None,
-            "username": params["upstream_username"], "password": params["upstream_password"],
-            "tls_verify": params["tls_verify"], "repositories": params["repositories"],
-            "namespace": params["namespace"], "ttl": params["ttl"], "port": params["port"], "state": params["state"]}
+    """The normalized mirror of the module's options (the model's rules, every problem named at once, before
+    anything changes); with state absent only the name matters."""
+    if params["state"] == "absent":
+        return {"name": check_entry_name(params["name"]), "url": None, "username": None, "password": None,
+                "tls_verify": True, "repositories": ["**"], "namespace": params["namespace"], "ttl": None,
+                "port": None, "state": "absent"}
+    return normalize_mirror({
+        "name": params["name"], "url": params["url"], "username": params["upstream_username"],
+        "password": params["upstream_password"], "tls_verify": params["tls_verify"],
+        "repositories": params["repositories"], "namespace": params["namespace"], "ttl": params["ttl"],
+        "port": params["port"], "state": "present"}, "oci_mirror")
 
 
 def run(module, backend):

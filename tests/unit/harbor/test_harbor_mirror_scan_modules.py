@@ -28,9 +28,9 @@ def test_oci_mirror_check_then_apply_then_idempotent(double, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (dict(MIRROR, name="Hub_1"), "name 'Hub_1'"),
+    (dict(MIRROR, name="Hub_1"), "oci_mirror.name: 'Hub_1' (str) is not a valid name"),
     (dict(MIRROR, url="https://registry-1.docker.io/v2/library"), "no path"),
-    (dict(MIRROR, upstream_password=None), "go together"),
+    (dict(MIRROR, upstream_password=None), "give username and password together"),
     (dict(MIRROR, repositories=["library/*"]), "every repository"),
 ])
 def test_oci_mirror_refuses_bad_input_before_any_change(double, tmp_path, args, message):
