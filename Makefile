@@ -79,9 +79,12 @@ molecule: bed
 	pytest tests/molecule
 
 # One pytest run for unit, integration and Molecule scenarios, so that one summary line
-# counts every test (and a run that collects nothing fails: see tests/conftest.py).
+# counts every test. Two workers (pytest-xdist), each running whole files (--dist loadfile: a file's
+# tests keep their order and module-scoped state); the Molecule scenarios come first, so that their
+# long file runs on one worker while the other works through the rest. Every test uses its own
+# containers, networks and random ports, so that files can run side by side.
 pytest: bed reference
-	pytest --durations=40 tests/unit tests/integration tests/molecule
+	pytest -n 2 --dist loadfile --durations=40 tests/molecule tests/unit tests/integration
 
 test: bed sanity lint pytest
 
