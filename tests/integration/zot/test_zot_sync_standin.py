@@ -11,10 +11,7 @@ in place (zot reloads sync, no restart; the mirror's credentials gone from the f
 
 import json
 import os
-import re
-import shutil
 import stat
-import subprocess
 import uuid
 
 import pytest
@@ -24,7 +21,6 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import ConnectionOptions, RegistryClient
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotBackend
 
-from ..registry import ROOT
 from .test_zot_role_standin import Deployment
 
 pytestmark = pytest.mark.integration
@@ -43,27 +39,14 @@ REPLICATION = {"name": "tools", "direction": "pull",
 class SyncDeployment(Deployment):
     """The stand-in deployment without TLS (not what is tested here), refusing any secret in the output."""
 
+    secrets = Deployment.secrets + (MIRROR_SECRET, REPL_SECRET)
+
     def variables(self, **extra):
         # zot_verify_with_image off: the stand-in loads every config with the checker itself (at start and on an
         # in-place write), which is what this test relies on; the throwaway verify container only costs time here.
         variables = super().variables(zot_tls_cert="", zot_tls_key="", zot_health_ca_path="", zot_verify_with_image=False)
         variables.update(extra)
         return variables
-
-    def play(self, **extra):
-        path = self.tmp / ("vars-%s.json" % uuid.uuid4().hex[:6])
-        path.write_text(json.dumps(self.variables(**extra)))
-        os.chmod(path, 0o600)
-        proc = subprocess.run([shutil.which("ansible-playbook"), str(self.playbook), "-e", "@%s" % path],
-                              cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-        output = proc.stdout + proc.stderr
-        assert MIRROR_SECRET not in output and REPL_SECRET not in output
-        return proc.returncode, output
-
-    def run(self, **extra):
-        returncode, output = self.play(**extra)
-        assert returncode == 0, output[-4000:]
-        return int(re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", output).group(1)), output
 
 
 @pytest.fixture
