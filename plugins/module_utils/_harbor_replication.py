@@ -1,7 +1,7 @@
 # Copyright: provisioning.oci_registry contributors
 # Apache License 2.0 (see LICENSE)
 """Harbor's mirrors (registry endpoints + proxy-cache projects), replication policies and
-vulnerability scans: the API calls (a mixin of ``_harbor.HarborApi``), the conversions between the
+vulnerability scans: the API calls (a mixin of ``_harbor_api.HarborApi``), the conversions between the
 collection's normalized shapes (_model.py) and Harbor's objects, and Harbor's own checks of those
 shapes (:func:`harbor_checks`, for _model.py's TYPE_CHECKS table).
 
@@ -275,7 +275,7 @@ def _quote_twice(name):
 
 
 class ReplicationApiMixin:
-    """The API calls of registries, replication and scanning (mixed into ``_harbor.HarborApi``, which
+    """The API calls of registries, replication and scanning (mixed into ``_harbor_api.HarborApi``, which
     provides ``_get``, ``_list``, ``_write`` and ``client``)."""
 
     # registry endpoints

@@ -6,7 +6,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
     InvalidParameterError,
     RegistryHTTPError,
 )
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor import (
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._harbor_api import (
     GIB,
     ProjectNotEmptyError,
     check_cron,
