@@ -24,12 +24,21 @@ ACCEPT = ", ".join((
 RECAP = re.compile(r"^\S+\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
+NETWORK_SUFFIXES = ("-internal", "-front", "-debug", "-mirrors")
+
+
 def remove_distribution(name):
     """The containers and networks the distribution role creates for a deployment named ``name``."""
     for container in (name + "-front", name + "-auth", name):
         subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
-    for network in (name + "-internal", name + "-front"):
-        subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False)
+    # Every network roles/distribution can create (vars/front.yml, vars/main.yml): a network left behind
+    # holds one of the engine's ~30 default address pools, and the run's later deployments then fail.
+    for network in NETWORK_SUFFIXES:
+        subprocess.run(["docker", "network", "rm", name + network], capture_output=True, check=False)
+    left = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True,
+                          check=True).stdout.split()
+    left = [network for network in left if network in [name + suffix for suffix in NETWORK_SUFFIXES]]
+    assert not left, "networks of %s left behind: %s" % (name, left)
 
 
 class PlaybookRun:

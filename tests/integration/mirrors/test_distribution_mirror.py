@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from ..access.deployment import SecureDeployment, make_layout, remove_distribution
+from ..access.deployment import SecureDeployment, make_layout
 from ..registry import Registry, free_port, run_module
 
 UPSTREAM_USER = "up"
@@ -80,10 +80,8 @@ class Setup:
 
     def remove(self):
         _docker("rm", "-f", self.container, check=False)
-        remove_distribution(self.dep.name)
         self.upstream.remove()          # before the network it is connected to
-        _docker("network", "rm", self.network, check=False)
-        self.dep.remove()
+        self.dep.remove()               # the registry, the front and all their networks
 
 
 def _manifest_digest(layout, tag):

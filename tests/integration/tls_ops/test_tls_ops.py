@@ -89,10 +89,6 @@ class OpsDeployment(Deployment):
             self.vars.pop(key)  # deploy.yml's defaults: TLS and metrics on
         self.vars.update(variables)
 
-    def remove(self):
-        subprocess.run(["docker", "network", "rm", self.name + "-debug"], capture_output=True, check=False)
-        super().remove()
-
 
 def skopeo(*args):
     env = dict(os.environ, REGISTRY_AUTH_FILE=os.path.join(tempfile.gettempdir(), "oci-tls-empty-auth.json"))
