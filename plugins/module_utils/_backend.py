@@ -49,6 +49,20 @@ class Backend:
         raise OciRegistryError("%s is not supported on registry_type %s%s" % (
             what, self.registry_type, ": " + hint if hint else ""))
 
+    # -- retention and garbage collection (oci_gc) --------------------------------------
+    def retention_gc(self, namespaces, options, check_mode=False):
+        """Apply each namespace's retention and have garbage collected, as this type does it; oci_gc's result
+        (_gc.run_retention builds ``options``: match, repositories, delete_untagged, force_delete_untagged,
+        wait_timeout, now, sleep, and ``settings``, the registry-side settings that were set)."""
+        self.not_supported("retention and garbage collection")
+
+    def refuse_gc_settings(self, settings):
+        """Refuse registry-side GC settings (``settings``: those set) on a type that has none."""
+        if settings:
+            hint = self.hints.get("garbage-collection settings")
+            raise InvalidParameterError("%s: not settings of registry_type %s%s" % (
+                ", ".join(sorted(settings)), self.registry_type, ": " + hint if hint else ""))
+
     # -- registry-wide settings set through the API (Harbor) ----------------------------
     def read_only(self):
         """True when the registry refuses pushes and deletes (its read-only mode)."""

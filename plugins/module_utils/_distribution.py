@@ -17,7 +17,7 @@ import os
 import stat
 import subprocess
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _front, _htpasswd, _replication
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _front, _gc, _htpasswd, _replication
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
     AccessChange,
     Backend,
@@ -39,6 +39,8 @@ class DistributionBackend(Backend):
         "a read-only mode set through the API": "Distribution's read-only mode is storage.maintenance.readonly in "
         "config.yml (role provisioning.oci_registry.distribution, tasks_from maintenance.yml)",
         "a garbage-collection schedule": "Distribution collects garbage only offline (playbooks/gc.yml)",
+        "garbage-collection settings": "Distribution collects garbage offline, when playbooks/gc.yml runs its "
+        "garbage-collect (these are zot's settings)",
         "mirrors set through the API": "Distribution's mirrors are proxy-mode registry containers that the "
         "distribution role deploys and removes: set them in distribution_mirrors (playbooks/deploy.yml maps "
         "oci_registry_mirrors onto it)",
@@ -48,6 +50,11 @@ class DistributionBackend(Backend):
         "vulnerability scanning": "Distribution has no vulnerability scanner (Harbor scans with Trivy, zot with its "
         "CVE search extension; on Distribution, scan images in the pipeline that pushes them)",
     }
+
+    def retention_gc(self, namespaces, options, check_mode=False):
+        """Retention through the OCI API (_gc.api_retention); playbooks/gc.yml then runs garbage-collect."""
+        self.refuse_gc_settings(options["settings"])
+        return _gc.api_retention(self, namespaces, options, check_mode=check_mode)
 
     def health_checks(self, runner, debug_url=None):
         if not debug_url:

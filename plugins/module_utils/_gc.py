@@ -26,7 +26,6 @@ import json
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
     OciRegistryError,
-    RegistryHTTPError,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._oci import INDEX_MEDIA_TYPES
 
@@ -323,90 +322,38 @@ def _view(entry):
             "created": created.strftime("%Y-%m-%dT%H:%M:%SZ") if created else None, "reason": entry.get("reason")}
 
 
-# -- per registry type (oci_gc) ----------------------------------------------------------------------
+# -- oci_gc: the entry point; each registry type's work is its backend's retention_gc ----------------
+
+# The settings a registry applies itself (zot's storage.gc, gcDelay, gcInterval and retention dryRun; the
+# config file and the command that checks it). A type without them refuses any that is set.
+SETTINGS = ("config_path", "validate_command", "gc", "gc_delay", "gc_interval", "dry_run")
+
 
 def run_retention(backend, namespaces, match="any", repositories=None, delete_untagged=None,
-                  force_delete_untagged=False, wait_timeout=600, check_mode=False, now=None, sleep=None, zot=None):
-    """oci_gc's work on any registry type; returns the module's result. ``zot``: the settings oci_gc sets
-    on zot (gc, gc_delay, gc_interval, dry_run; None leaves one as it is)."""
-    if backend.registry_type == "distribution":
-        return _distribution(backend, namespaces, match, repositories, bool(delete_untagged), force_delete_untagged,
-                             check_mode, now)
-    namespaces = check_namespaces(namespaces)
-    empty = dict(tags_deleted=[], tags_kept=0, manifests_deleted=[], indexes=[], repositories=[])
-    if backend.registry_type == "zot":
-        return _zot(backend, namespaces, match, repositories, delete_untagged, zot or {}, check_mode, empty)
-    return _harbor(backend, namespaces, bool(delete_untagged), wait_timeout, check_mode, sleep, empty)
-
-
-ZOT_SETTINGS = (("gc", "gc"), ("gc_delay", "gcDelay"), ("gc_interval", "gcInterval"), ("dry_run", "dryRun"))
-
-
-def _zot(backend, namespaces, match, repositories, delete_untagged, options, check_mode, empty):
-    """zot applies retention and collects garbage itself: set what it reads (in place, it re-reads them) and
-    report what its metrics say about storage. A retention dry run is zot's: with dry_run it evaluates the
-    policies at each collection and logs what it would remove instead of removing it."""
-    from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
-
-    if match != "any":
-        raise InvalidParameterError("match=%s: zot keeps a tag when any of its keepTags rules keeps it; use "
-                                    "match=any with registry_type zot" % match)
-    if repositories:
-        raise InvalidParameterError("repositories selects repositories on distribution only; zot applies retention "
-                                    "per namespace (storage.retention.policies): leave repositories unset")
-    unknown = sorted(set(options) - set(name for name, _key in ZOT_SETTINGS))
+                  force_delete_untagged=False, wait_timeout=600, check_mode=False, now=None, sleep=None, settings=None):
+    """oci_gc's work on any registry type (``backend.retention_gc``); returns the module's result.
+    ``settings``: {name: value} of SETTINGS (None leaves one as it is)."""
+    unknown = sorted(set(settings or {}) - set(SETTINGS))
     if unknown:
-        raise InvalidParameterError("unknown zot setting(s) %s" % ", ".join(unknown))
-    settings = {}
-    for name, key in ZOT_SETTINGS:
-        value = options.get(name)
-        if value is not None and name in ("gc_delay", "gc_interval"):
-            try:
-                zc.parse_duration(value)
-            except (TypeError, ValueError) as exc:
-                raise InvalidParameterError("%s must be a Go duration such as 1h or 90m, got %r (%s)" % (name, value, exc))
-        settings[key] = value
-    settings["delete_untagged"] = delete_untagged
-    warnings = []
-    try:
-        usage = backend.storage_usage()
-    except RegistryHTTPError as exc:
-        if exc.status not in (401, 403):
-            raise
-        usage = None
-        warnings.append("zot refused its metrics to user %r (HTTP %s): storage usage is not reported; zot lets "
-                        "http.accessControl.metrics.users read them" % (backend.client.options.username, exc.status))
-    else:
-        if usage is None:
-            warnings.append("zot's metrics extension is off: storage usage is not reported")
-    change = backend.gc_ensure(namespaces, settings, check_mode=check_mode)
-    warnings.extend(change.warnings)
-    action, after = change.extra["action"], change.after
-    if action == "none":
-        parts = ["zot's gc and retention settings are already as asked"]
-    elif action == "restart":
-        parts = ["%s config.json; zot must be restarted to apply it (%s)"
-                 % ("would change" if check_mode else "changed", "; ".join(change.extra["reasons"]))]
-    else:
-        parts = ["%s config.json in place; zot re-reads it without a restart"
-                 % ("would change" if check_mode else "changed")]
-    parts.append("zot applies retention and collects garbage itself (every %s)" % (after["gcInterval"] or "gcInterval"))
-    if after["retention"]["dryRun"]:
-        parts.append("retention is a dry run: at each collection zot logs the tags it would remove and removes none")
-    if usage is not None:
-        parts.append("its metrics count %d bytes in %d repositories" % (usage["total_bytes"], len(usage["repositories"])))
-    zot_result = dict(action=action, reasons=change.extra["reasons"], before=change.before, after=after,
-                      dry_run=bool(after["retention"]["dryRun"]), storage=usage)
-    return dict(empty, changed=change.changed, bytes_freed=None, restart_required=change.restart_required,
-                warnings=warnings, zot=zot_result, diff=dict(before=change.before, after=after),
-                message="; ".join(parts))
+        raise InvalidParameterError("unknown setting(s) %s; valid: %s" % (", ".join(unknown), ", ".join(SETTINGS)))
+    options = dict(match=match, repositories=repositories, delete_untagged=delete_untagged,
+                   force_delete_untagged=force_delete_untagged, wait_timeout=wait_timeout, now=now, sleep=sleep,
+                   settings=dict((name, value) for name, value in (settings or {}).items() if value is not None))
+    return backend.retention_gc(namespaces, options, check_mode=check_mode)
 
 
-def _distribution(backend, namespaces, match, repositories, delete_untagged, force, check_mode, now):
-    retention = Retention(backend.oci, now=now)
-    plan = retention.plan(namespaces, match=match, repositories=repositories)
-    if delete_untagged:
-        refusal = untagged_refusal(plan["indexes"], force)
+def result_without_plan(**fields):
+    """oci_gc's result for a registry that plans and deletes itself (nothing listed here)."""
+    return dict(dict(tags_deleted=[], tags_kept=0, manifests_deleted=[], indexes=[], repositories=[]), **fields)
+
+
+def api_retention(backend, namespaces, options, check_mode=False):
+    """Retention through the OCI API (for Distribution, which has none of its own): plan, delete the expired manifests; the registry's
+    offline garbage-collect then frees the bytes (gc.yml)."""
+    retention = Retention(backend.oci, now=options["now"])
+    plan = retention.plan(namespaces, match=options["match"], repositories=options["repositories"])
+    if options["delete_untagged"]:
+        refusal = untagged_refusal(plan["indexes"], options["force_delete_untagged"])
         if refusal:
             raise InvalidParameterError(refusal, indexes=plan["indexes"])
     if not check_mode:
@@ -418,60 +365,3 @@ def _distribution(backend, namespaces, match, repositories, delete_untagged, for
                 repositories=plan["repositories"],
                 message="%s %d tag(s) (%d manifest(s)); garbage collection then frees %d bytes"
                         % (verb, len(plan["tags_deleted"]), len(plan["manifests"]), plan["bytes_freed"]))
-
-
-def _harbor(backend, namespaces, delete_untagged, wait_timeout, check_mode, sleep, empty):
-    """Harbor applies retention and collects garbage itself: run each namespace's retention policy, then
-    a garbage collection, and wait for them. Check mode starts nothing (Harbor's dry runs are jobs it
-    records too): it reads which repositories hold more artifacts than the policy keeps. ``changed``
-    when retention deleted artifacts or the collection deleted blobs or manifests (or would have)."""
-    import time
-
-    sleep = sleep or time.sleep
-    policies, pending = [], []
-    for namespace in namespaces:
-        if namespace["retention"] is None:
-            continue
-        state = backend.project_state(namespace["name"])
-        if (state is None or not state.get("_retention_id")) and check_mode:
-            # check mode of a first run: init.yml would create the project and its policy first, and a
-            # new project holds nothing to delete
-            pending.append(namespace["name"])
-            continue
-        if state is None or not state.get("_retention_id"):
-            raise OciRegistryError("Harbor project %r has no retention policy: apply the access model first "
-                                   "(playbooks/init.yml sets it from the namespace's retention)" % namespace["name"])
-        policies.append((namespace, state["_retention_id"]))
-    if check_mode:
-        candidates = []
-        for namespace, _rid in policies:
-            candidates.extend(dict(c, namespace=namespace["name"])
-                              for c in backend.retention_candidates(namespace["name"], namespace["retention"]))
-        return dict(empty, changed=bool(candidates), bytes_freed=None, harbor_gc=None, retention_executions=[],
-                    retention_candidates=candidates,
-                    message="check mode, nothing started: %d repository(ies) hold more artifacts than their "
-                            "retention keeps%s" % (len(candidates), "; no retention policy yet (nothing to delete) in %s"
-                                                   % ", ".join(pending) if pending else ""))
-    executions = []
-    for namespace, rid in policies:
-        execution = backend.run_retention(rid, timeout=wait_timeout, sleep=sleep)
-        executions.append({"namespace": namespace["name"], "retention_id": rid, "execution": execution})
-    failed = [e for e in executions if e["execution"].get("status") not in ("Success", "Succeed")]
-    if failed:
-        raise OciRegistryError("Harbor's retention of %s ended %s" % (
-            ", ".join(e["namespace"] for e in failed), ", ".join(str(e["execution"].get("status")) for e in failed)),
-            executions=executions)
-    gc_id = backend.run_gc(delete_untagged=delete_untagged)
-    record = backend.wait_gc(gc_id, timeout=wait_timeout, sleep=sleep)
-    report = backend.gc_report(gc_id)
-    if record.get("job_status") != "Success":
-        raise OciRegistryError("Harbor's garbage collection %d ended %s" % (gc_id, record.get("job_status")),
-                               harbor_gc=report)
-    artifacts = sum(e["execution"]["deleted"] for e in executions)
-    swept = report["deleted"] or {}
-    changed = artifacts > 0 or any(swept.values())
-    return dict(empty, changed=changed, bytes_freed=None, harbor_gc=report, retention_executions=executions,
-                retention_candidates=[],
-                message="Harbor's retention of %d namespace(s) deleted %d artifact(s); garbage collection %d deleted "
-                        "%s blob(s) and %s manifest(s)" % (len(executions), artifacts, gc_id,
-                                                           swept.get("blobs", "?"), swept.get("manifests", "?")))

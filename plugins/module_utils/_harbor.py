@@ -13,6 +13,7 @@ import json
 import re
 import time
 
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _gc as gc
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import AccessChange, Backend
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import (
     InvalidParameterError,
@@ -60,6 +61,10 @@ class HarborBackend(ReplicationBackendMixin, Backend):
     registry_type = "harbor"
     check_project_name = staticmethod(check_project_name)
     type_checks = staticmethod(type_checks)  # (mirrors, replications, namespaces) -> (errors, warnings)
+    hints = {
+        "garbage-collection settings": "Harbor's recurring garbage collection is its GC schedule "
+        "(provisioning.oci_registry.oci_gc_schedule; gc.yml's harbor_gc_schedule); these are zot's settings",
+    }
 
     def __init__(self, client):
         super().__init__(client)
@@ -756,6 +761,66 @@ class HarborBackend(ReplicationBackendMixin, Backend):
         return {"id": execution_id, "status": current.get("status"), "deleted": deleted,
                 "tasks": [{"repository": t.get("repository"), "total": t.get("total"), "retained": t.get("retained")}
                           for t in tasks]}
+
+    def retention_gc(self, namespaces, options, check_mode=False):
+        """Harbor applies retention and collects garbage itself: run each namespace's retention policy, then
+        a garbage collection, and wait for them. Check mode starts nothing (Harbor's dry runs are jobs it
+        records too): it reads which repositories hold more artifacts than the policy keeps. ``changed``
+        when retention deleted artifacts or the collection deleted blobs or manifests (or would have)."""
+        self.refuse_gc_settings(options["settings"])
+        namespaces = gc.check_namespaces(namespaces)
+        sleep = options["sleep"] or time.sleep
+        wait_timeout = options["wait_timeout"]
+        delete_untagged = bool(options["delete_untagged"])
+        policies, pending = [], []
+        for namespace in namespaces:
+            if namespace["retention"] is None:
+                continue
+            state = self.project_state(namespace["name"])
+            if (state is None or not state.get("_retention_id")) and check_mode:
+                # check mode of a first run: init.yml would create the project and its policy first, and a
+                # new project holds nothing to delete
+                pending.append(namespace["name"])
+                continue
+            if state is None or not state.get("_retention_id"):
+                raise OciRegistryError("Harbor project %r has no retention policy: apply the access model first "
+                                       "(playbooks/init.yml sets it from the namespace's retention)" % namespace["name"])
+            policies.append((namespace, state["_retention_id"]))
+        if check_mode:
+            candidates = []
+            for namespace, _rid in policies:
+                candidates.extend(dict(c, namespace=namespace["name"])
+                                  for c in self.retention_candidates(namespace["name"], namespace["retention"]))
+            pending_note = "; no retention policy yet (nothing to delete) in %s" % ", ".join(pending) if pending else ""
+            return gc.result_without_plan(
+                changed=bool(candidates), bytes_freed=None, harbor_gc=None, retention_executions=[],
+                retention_candidates=candidates,
+                message="check mode, nothing started: %d repository(ies) hold more artifacts than their retention "
+                        "keeps%s" % (len(candidates), pending_note))
+        executions = []
+        for namespace, rid in policies:
+            execution = self.run_retention(rid, timeout=wait_timeout, sleep=sleep)
+            executions.append({"namespace": namespace["name"], "retention_id": rid, "execution": execution})
+        failed = [e for e in executions if e["execution"].get("status") not in ("Success", "Succeed")]
+        if failed:
+            raise OciRegistryError("Harbor's retention of %s ended %s" % (
+                ", ".join(e["namespace"] for e in failed), ", ".join(str(e["execution"].get("status")) for e in failed)),
+                executions=executions)
+        gc_id = self.run_gc(delete_untagged=delete_untagged)
+        record = self.wait_gc(gc_id, timeout=wait_timeout, sleep=sleep)
+        report = self.gc_report(gc_id)
+        if record.get("job_status") != "Success":
+            raise OciRegistryError("Harbor's garbage collection %d ended %s" % (gc_id, record.get("job_status")),
+                                   harbor_gc=report)
+        artifacts = sum(e["execution"]["deleted"] for e in executions)
+        swept = report["deleted"] or {}
+        changed = artifacts > 0 or any(swept.values())
+        return gc.result_without_plan(
+            changed=changed, bytes_freed=None, harbor_gc=report, retention_executions=executions,
+            retention_candidates=[],
+            message="Harbor's retention of %d namespace(s) deleted %d artifact(s); garbage collection %d deleted "
+                    "%s blob(s) and %s manifest(s)" % (len(executions), artifacts, gc_id,
+                                                       swept.get("blobs", "?"), swept.get("manifests", "?")))
 
     def gc_report(self, gc_id):
         record = self.api.get_gc(gc_id)

@@ -9,6 +9,7 @@ import os
 import re
 import time
 
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _gc as gc
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _htpasswd as htp
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_sync as zs
@@ -23,6 +24,8 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
     RegistryHTTPError,
 )
 
+# oci_gc's settings and the keys of config.json they set (storage.gc, gcDelay, gcInterval; retention dryRun).
+ZOT_GC_SETTINGS = (("gc", "gc"), ("gc_delay", "gcDelay"), ("gc_interval", "gcInterval"), ("dry_run", "dryRun"))
 _ZOT_INFO = re.compile(r'^zot_info\{[^}]*\bversion="([^"]+)"', re.MULTILINE)
 # One sample of zot's per-repository storage gauge in Prometheus' text format (zot's monitoring
 # package: zot_repo_storage_bytes{repo="..."}, the size of the repository's directory).
@@ -367,6 +370,61 @@ class ZotBackend(Backend):
                                        % match.group(0))
             repositories[match.group(1)] = int(value)
         return {"repositories": repositories, "total_bytes": sum(repositories.values())}
+
+    def retention_gc(self, namespaces, options, check_mode=False):
+        """oci_gc on zot, which applies retention and collects garbage itself: set what it reads (in place, it
+        re-reads them) and report what its metrics say about storage. A retention dry run is zot's: with dry_run
+        it evaluates the policies at each collection and logs what it would remove instead of removing it."""
+        namespaces = gc.check_namespaces(namespaces)
+        if options["match"] != "any":
+            raise InvalidParameterError("match=%s: zot keeps a tag when any of its keepTags rules keeps it; use "
+                                        "match=any with registry_type zot" % options["match"])
+        if options["repositories"]:
+            raise InvalidParameterError("repositories selects repositories on distribution only; zot applies retention "
+                                        "per namespace (storage.retention.policies): leave repositories unset")
+        settings = {}
+        for name, key in ZOT_GC_SETTINGS:
+            value = options["settings"].get(name)
+            if value is not None and name in ("gc_delay", "gc_interval"):
+                try:
+                    zc.parse_duration(value)
+                except (TypeError, ValueError) as exc:
+                    raise InvalidParameterError("%s must be a Go duration such as 1h or 90m, got %r (%s)" % (name, value, exc))
+            settings[key] = value
+        settings["delete_untagged"] = options["delete_untagged"]
+        warnings = []
+        try:
+            usage = self.storage_usage()
+        except RegistryHTTPError as exc:
+            if exc.status not in (401, 403):
+                raise
+            usage = None
+            warnings.append("zot refused its metrics to user %r (HTTP %s): storage usage is not reported; zot lets "
+                            "http.accessControl.metrics.users read them" % (self.client.options.username, exc.status))
+        else:
+            if usage is None:
+                warnings.append("zot's metrics extension is off: storage usage is not reported")
+        change = self.gc_ensure(namespaces, settings, check_mode=check_mode)
+        warnings.extend(change.warnings)
+        action, after = change.extra["action"], change.after
+        if action == "none":
+            parts = ["zot's gc and retention settings are already as asked"]
+        elif action == "restart":
+            parts = ["%s config.json; zot must be restarted to apply it (%s)"
+                     % ("would change" if check_mode else "changed", "; ".join(change.extra["reasons"]))]
+        else:
+            parts = ["%s config.json in place; zot re-reads it without a restart"
+                     % ("would change" if check_mode else "changed")]
+        parts.append("zot applies retention and collects garbage itself (every %s)" % (after["gcInterval"] or "gcInterval"))
+        if after["retention"]["dryRun"]:
+            parts.append("retention is a dry run: at each collection zot logs the tags it would remove and removes none")
+        if usage is not None:
+            parts.append("its metrics count %d bytes in %d repositories" % (usage["total_bytes"], len(usage["repositories"])))
+        zot_result = dict(action=action, reasons=change.extra["reasons"], before=change.before, after=after,
+                          dry_run=bool(after["retention"]["dryRun"]), storage=usage)
+        return gc.result_without_plan(changed=change.changed, bytes_freed=None,
+                                      restart_required=change.restart_required, warnings=warnings, zot=zot_result,
+                                      diff=dict(before=change.before, after=after), message="; ".join(parts))
 
     def gc_ensure(self, namespaces, settings, check_mode=False):
         """oci_gc on zot, which collects garbage and applies retention itself: set storage.gc, gcDelay,

@@ -252,12 +252,10 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import OciRegistryError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._gc import (
     MATCHES,
-    ZOT_SETTINGS,
+    SETTINGS,
     run_retention,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._module import registry_module
-
-ZOT_OPTIONS = ("config_path", "validate_command", "gc", "gc_delay", "gc_interval", "dry_run")
 
 
 def main():
@@ -279,20 +277,17 @@ def main():
         required_if=[("registry_type", "zot", ("config_path",))],
     )
     params = module.params
-    zot_only = [name for name in ZOT_OPTIONS if params[name] is not None]
-    if params["registry_type"] != "zot" and zot_only:
-        module.fail_json(msg="%s: only for registry_type zot (it is %s)" % (", ".join(zot_only), params["registry_type"]))
     try:
         backend = backend_from_params(params)
-        if params["registry_type"] == "zot":
-            backend.configure_access(AccessOptions(
-                config_path=params["config_path"], validate_command=params["validate_command"], mode=None,
-                run_command=lambda command: module.run_command(command, use_unsafe_shell=False)))
+        # File-based adapters (zot) read and write their config through these.
+        backend.configure_access(AccessOptions(
+            config_path=params["config_path"], validate_command=params["validate_command"], mode=None,
+            run_command=lambda command: module.run_command(command, use_unsafe_shell=False)))
         result = run_retention(backend, params["namespaces"], match=params["match"],
                                repositories=params["repositories"], delete_untagged=params["delete_untagged"],
                                force_delete_untagged=params["force_delete_untagged"],
                                wait_timeout=params["wait_timeout"], check_mode=module.check_mode,
-                               zot=dict((name, params[name]) for name, _key in ZOT_SETTINGS))
+                               settings=dict((name, params[name]) for name in SETTINGS))
     except OciRegistryError as exc:
         exc.fail(module, changed=False)
     for warning in result.pop("warnings", []):

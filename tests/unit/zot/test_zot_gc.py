@@ -71,12 +71,12 @@ def test_settings_reload_in_place_then_nothing_to_do(config_file):
         zot = zot_backend(server.url, config_file)
         settings = dict(gc=True, gc_interval="6h", gc_delay="2h", dry_run=True)
 
-        plan = run_retention(zot, NAMESPACES, check_mode=True, zot=settings)
+        plan = run_retention(zot, NAMESPACES, check_mode=True, settings=settings)
         assert plan["changed"] and plan["zot"]["action"] == "reload"
         assert config_file.read_text() == text                          # check mode writes nothing
         assert plan["zot"]["before"]["gcInterval"] == "24h" and plan["zot"]["after"]["gcInterval"] == "6h"
 
-        result = run_retention(zot, NAMESPACES, zot=settings)
+        result = run_retention(zot, NAMESPACES, settings=settings)
         assert result["changed"] and not result["restart_required"]
         assert result["zot"]["action"] == "reload"
         assert "storage.gcInterval is re-read on reload" in result["zot"]["reasons"]
@@ -96,10 +96,10 @@ def test_settings_reload_in_place_then_nothing_to_do(config_file):
                                             "total_bytes": 3376460}
         assert "dry run" in result["message"] and "3376460 bytes in 2 repositories" in result["message"]
 
-        again = run_retention(zot, NAMESPACES, zot=settings)
+        again = run_retention(zot, NAMESPACES, settings=settings)
         assert not again["changed"] and again["zot"]["action"] == "none"
 
-        back = run_retention(zot, NAMESPACES, zot=dict(dry_run=False))
+        back = run_retention(zot, NAMESPACES, settings=dict(dry_run=False))
         assert back["changed"] and load(config_file)["storage"]["retention"]["dryRun"] is False
         assert load(config_file)["storage"]["gcInterval"] == "6h"          # unset options stay as they are
 
@@ -107,7 +107,7 @@ def test_settings_reload_in_place_then_nothing_to_do(config_file):
 def test_unset_options_change_nothing(config_file):
     text = config_file.read_text()
     with metrics_server() as server:
-        result = run_retention(zot_backend(server.url, config_file), [], zot={})
+        result = run_retention(zot_backend(server.url, config_file), [], settings={})
     assert not result["changed"] and result["zot"]["action"] == "none"
     assert config_file.read_text() == text
     assert result["bytes_freed"] is None and result["tags_deleted"] == []
@@ -116,11 +116,11 @@ def test_unset_options_change_nothing(config_file):
 def test_delete_untagged_follows_the_file_unless_given(config_file):
     with metrics_server() as server:
         zot = zot_backend(server.url, config_file)
-        run_retention(zot, NAMESPACES[:1], zot={})
+        run_retention(zot, NAMESPACES[:1], settings={})
         policy = [p for p in load(config_file)["storage"]["retention"]["policies"]
                   if p["repositories"][0] == "provisioning-test"][0]
         assert policy["deleteUntagged"] is True                          # the role's zot_retention_delete_untagged
-        result = run_retention(zot, NAMESPACES[:1], delete_untagged=False, zot={})
+        result = run_retention(zot, NAMESPACES[:1], delete_untagged=False, settings={})
         assert result["changed"]
         policy = [p for p in load(config_file)["storage"]["retention"]["policies"]
                   if p["repositories"][0] == "provisioning-test"][0]
@@ -134,7 +134,7 @@ def test_retention_that_was_off_at_start_needs_a_restart(tmp_path, platform_opti
     path.write_text(zc.render(config))
     assert not zc.retention_enabled(config)
     with metrics_server() as server:
-        result = run_retention(zot_backend(server.url, path), NAMESPACES[:1], zot={})
+        result = run_retention(zot_backend(server.url, path), NAMESPACES[:1], settings={})
     assert result["changed"] and result["restart_required"] and result["zot"]["action"] == "restart"
     assert any("only reloads retention that was on when it started" in r for r in result["zot"]["reasons"])
     assert "must be restarted" in result["message"]
@@ -146,7 +146,7 @@ def test_retention_that_was_off_at_start_needs_a_restart(tmp_path, platform_opti
 ])
 def test_metrics_unavailable_is_a_warning(config_file, status, warning):
     with metrics_server(status=status) as server:
-        result = run_retention(zot_backend(server.url, config_file), NAMESPACES, zot=dict(gc_interval="12h"))
+        result = run_retention(zot_backend(server.url, config_file), NAMESPACES, settings=dict(gc_interval="12h"))
     assert result["changed"] and result["zot"]["storage"] is None
     assert any(warning in w for w in result["warnings"])
 
@@ -154,8 +154,8 @@ def test_metrics_unavailable_is_a_warning(config_file, status, warning):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(match="all"), "match=all: zot keeps a tag when any of its keepTags rules keeps it"),
     (dict(repositories=["provisioning-test/*"]), "repositories selects repositories on distribution only"),
-    (dict(zot=dict(gc_delay="1 hour")), "gc_delay must be a Go duration such as 1h or 90m, got '1 hour'"),
-    (dict(zot=dict(gc_interval="5d")), "gc_interval must be a Go duration"),
+    (dict(settings=dict(gc_delay="1 hour")), "gc_delay must be a Go duration such as 1h or 90m, got '1 hour'"),
+    (dict(settings=dict(gc_interval="5d")), "gc_interval must be a Go duration"),
     (dict(namespaces=[{"name": "x", "retention": {"keep": 3}}]), "namespaces[0].retention has unknown keys keep"),
 ])
 def test_bad_input_is_refused_before_anything_is_written(config_file, kwargs, message):
@@ -180,7 +180,7 @@ def test_a_config_the_validate_command_refuses_is_never_written(config_file):
     with metrics_server() as server:
         zot = zot_backend(server.url, config_file, validate_command="zot verify %s", run_command=run_command)
         with pytest.raises(FileWriteError) as caught:
-            run_retention(zot, NAMESPACES, zot=dict(gc_interval="6h"))
+            run_retention(zot, NAMESPACES, settings=dict(gc_interval="6h"))
     assert "zot verify: invalid config" in caught.value.msg
     assert config_file.read_text() == text
     assert seen and seen[0].startswith("zot verify ") and seen[0].endswith(".candidate")
@@ -214,7 +214,8 @@ def test_module_check_diff_then_apply(config_file, tmp_path):
 
 @pytest.mark.parametrize("params, message", [
     (dict(registry_type="zot", config_path=None), "registry_type is zot but all of the following are missing: config_path"),
-    (dict(registry_type="distribution", gc_interval="6h"), "gc_interval: only for registry_type zot (it is distribution)"),
+    (dict(registry_type="distribution", gc_interval="6h"),
+     "config_path, gc_interval: not settings of registry_type distribution: Distribution collects garbage offline"),
 ])
 def test_module_argument_errors(config_file, tmp_path, params, message):
     merged = dict(module_params("http://127.0.0.1:9", config_file), **params)
