@@ -123,7 +123,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
             "_retention_id": retention_id,
         }
 
-    def ensure_project(self, name, public=False, quota_gb=None, retention=None, manage_retention=True,
+    def _ensure_project(self, name, public=False, quota_gb=None, retention=None, manage_retention=True,
                        retention_cron=DEFAULT_RETENTION_CRON, description=None, scan=None, check_mode=False):
         """Create or update a project. Returns (changed, before, after, warnings).
 
@@ -193,7 +193,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
                     self.api.create_retention(policy)
         return True, current, after, warnings
 
-    def delete_project(self, name, force=False, check_mode=False):
+    def _delete_project(self, name, force=False, check_mode=False):
         """Delete a project. Returns (changed, before, deleted_repositories)."""
         before = self.project_state(name)
         if before is None:
@@ -319,7 +319,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
                 "_email": user.get("email") or "", "_realname": user.get("realname") or "",
                 "_comment": user.get("comment") or ""}
 
-    def ensure_user(self, name, password=None, admin=False, update_password="on_create", email=None,
+    def _ensure_user(self, name, password=None, admin=False, update_password="on_create", email=None,
                     realname=None, check_mode=False):
         """Create or update a local Harbor user. Returns (changed, before, after, password_changed).
 
@@ -375,7 +375,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
                     self.client.options.password = password  # later calls of this run log in with it
         return changed or password_changed or profile_changed, public_before, after, password_changed
 
-    def delete_user(self, name, check_mode=False):
+    def _delete_user(self, name, check_mode=False):
         before = self.user_state(name)
         if before is None:
             return False, None
@@ -415,14 +415,14 @@ class HarborBackend(ReplicationBackendMixin, Backend):
                       if u.get("user_id") != 1 and u.get("username") not in keep)
 
     def user_ensure(self, user, update_password="on_create", check_mode=False):
-        changed, before, after, password_changed = self.ensure_user(
+        changed, before, after, password_changed = self._ensure_user(
             user["name"], password=user.get("password"), admin=bool(user.get("admin")),
             update_password=update_password, email=user.get("email"), realname=user.get("realname"),
             check_mode=check_mode)
         return AccessChange(changed=changed, before=before, after=after, password_changed=password_changed)
 
     def user_remove(self, name, check_mode=False):
-        changed, before = self.delete_user(name, check_mode=check_mode)
+        changed, before = self._delete_user(name, check_mode=check_mode)
         return AccessChange(changed=changed, before=before, after=None)
 
     def namespace_get(self, name):
@@ -452,7 +452,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
             warnings.append("namespace %r has public: false and a policy that gives anonymous read: Harbor can "
                             "grant anonymous read only by making the project public, so it is public (set public: "
                             "true, or drop the anonymous policy)" % namespace["name"])
-        changed, before, after, more = self.ensure_project(
+        changed, before, after, more = self._ensure_project(
             namespace["name"], public=public, quota_gb=quota,
             retention=namespace.get("retention"), manage_retention="retention" in namespace,
             description=namespace.get("description"), scan=namespace.get("scan"), check_mode=check_mode)
@@ -465,7 +465,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
         return self._namespace_view(dict(dict(retention=None, quota_gb=None, scan=None), **state))
 
     def namespace_remove(self, name, force=False, check_mode=False):
-        changed, before, repositories = self.delete_project(name, force=force, check_mode=check_mode)
+        changed, before, repositories = self._delete_project(name, force=force, check_mode=check_mode)
         return AccessChange(changed=changed, before=self._namespace_or_none(before), after=None,
                             deleted_repositories=repositories)
 

@@ -368,7 +368,7 @@ class ReplicationApiMixin:
 
 class ReplicationBackendMixin:
     """Backend methods of mirrors, replication and scanning (mixed into ``_harbor.HarborBackend``,
-    which provides ``api``, ``project_state``, ``delete_project``)."""
+    which provides ``api``, ``project_state``, ``namespace_remove``)."""
 
     # -- mirrors: a registry endpoint + a proxy-cache project ------------------------------------
     def _proxy_project(self, registry_id):
@@ -409,7 +409,7 @@ class ReplicationBackendMixin:
             if not check_mode:
                 if project is not None:
                     # a cache: its cached copies go with it
-                    self.delete_project(project["name"], force=True)
+                    self.namespace_remove(project["name"], force=True)
                 self.api.delete_registry(registry["id"])
             return AccessChange(changed=True, before=before, after=None, warnings=warnings)
         if mirror.get("username") and mirror.get("password") is None:

@@ -95,9 +95,8 @@ def test_retention_policy_validates_against_swagger(swagger):
 
 # -- projects -------------------------------------------------------------------------------
 def test_project_create_update_noop_delete(double, backend):
-    changed, before, after, warnings = backend.ensure_project("team-a", public=False, quota_gb=5,
-                                                              retention=RETENTION)
-    assert changed and before is None and warnings == []
+    created = backend.namespace_ensure({"name": "team-a", "public": False, "quota_gb": 5, "retention": RETENTION})
+    assert created.changed and created.before is None and created.warnings == []
     project = double.project("team-a")
     assert project["metadata"]["public"] == "false"
     assert double.quotas[project["quota_id"]]["hard"]["storage"] == 5 * GIB
@@ -106,62 +105,62 @@ def test_project_create_update_noop_delete(double, backend):
     assert backend.project_state("team-a")["retention"] == RETENTION
 
     writes = len(double.writes())
-    changed, before, after, _warnings = backend.ensure_project("team-a", public=False, quota_gb=5, retention=RETENTION)
-    assert not changed and before == after
+    again = backend.namespace_ensure({"name": "team-a", "public": False, "quota_gb": 5, "retention": RETENTION})
+    assert not again.changed and again.before == again.after
     assert len(double.writes()) == writes, "a no-op must not write"
 
-    changed, before, after, _warnings = backend.ensure_project(
-        "team-a", public=True, quota_gb=-1, retention={"keep_tags": 3, "max_age_days": 7})
-    assert changed and before["public"] is False and after["public"] is True
+    update = backend.namespace_ensure({"name": "team-a", "public": True, "quota_gb": -1,
+                                       "retention": {"keep_tags": 3, "max_age_days": 7}})
+    assert update.changed and update.before["public"] is False and update.after["public"] is True
     assert project["metadata"]["public"] == "true"
     assert double.quotas[project["quota_id"]]["hard"]["storage"] == -1
     assert backend.project_state("team-a")["retention"] == {"keep_tags": 3, "max_age_days": 7}
 
-    changed, _before, after, _warnings = backend.ensure_project("team-a", public=True, retention=None)
-    assert changed and after["retention"] is None
+    dropped = backend.namespace_ensure({"name": "team-a", "public": True, "retention": None})
+    assert dropped.changed and dropped.after["retention"] is None
     assert "retention_id" not in project["metadata"] and double.retentions == {}
 
-    assert backend.delete_project("team-a")[0] is True
+    assert backend.namespace_remove("team-a").changed is True
     assert double.project("team-a") is None
-    assert backend.delete_project("team-a")[0] is False
+    assert backend.namespace_remove("team-a").changed is False
 
 
 def test_project_check_mode_writes_nothing(double, backend):
-    changed, _before, after, _warnings = backend.ensure_project("dry", public=True, check_mode=True)
-    assert changed and after["public"] is True
+    dry = backend.namespace_ensure({"name": "dry", "public": True}, check_mode=True)
+    assert dry.changed and dry.before is None and dry.after["public"] is True
     assert double.project("dry") is None and double.writes() == []
 
 
 def test_project_description_is_a_warning_not_a_field(double, backend):
-    _changed, _b, _a, warnings = backend.ensure_project("described", description="Extension packages")
+    warnings = backend.namespace_ensure({"name": "described", "description": "Extension packages"}).warnings
     assert warnings and "description" in warnings[0]
     assert "description" not in double.project("described")["metadata"]
 
 
 def test_project_name_is_checked_before_sending(double, backend):
     with pytest.raises(InvalidParameterError, match="Harbor project name"):
-        backend.ensure_project("Team/A")
+        backend.namespace_ensure({"name": "Team/A"})
     assert double.requests == []
 
 
 def test_delete_project_with_content_needs_force(double, backend):
-    backend.ensure_project("full")
+    backend.namespace_ensure({"name": "full"})
     double.add_repository("full", "app/web", artifacts=2)
     double.add_repository("full", "tool")
     with pytest.raises(ProjectNotEmptyError, match="force=true"):
-        backend.delete_project("full")
+        backend.namespace_remove("full")
     assert double.project("full") is not None
-    changed, _before, deleted = backend.delete_project("full", force=True)
-    assert changed and sorted(deleted) == ["full/app/web", "full/tool"]
+    removed = backend.namespace_remove("full", force=True)
+    assert removed.changed and sorted(removed.extra["deleted_repositories"]) == ["full/app/web", "full/tool"]
     assert double.project("full") is None
     assert any("app%252Fweb" in path for _m, path, _s in double.requests), "nested names are encoded twice"
 
 
 def test_harbor_412_becomes_a_clear_error(double, backend):
-    backend.ensure_project("guarded")
+    backend.namespace_ensure({"name": "guarded"})
     double.inject("DELETE", r"/projects/\d+$", 412)
     with pytest.raises(ProjectNotEmptyError, match="412"):
-        backend.delete_project("guarded")
+        backend.namespace_remove("guarded")
 
 
 def test_pagination_over_250_projects(double, backend):
@@ -175,7 +174,7 @@ def test_pagination_over_250_projects(double, backend):
 
 
 def test_numeric_project_name_is_addressed_by_name(double, backend):
-    backend.ensure_project("123")
+    backend.namespace_ensure({"name": "123"})
     state = backend.project_state("123")
     assert state["name"] == "123" and state["_project_id"] != 123
 
@@ -190,48 +189,48 @@ def test_401_names_the_user(double):
 
 
 def test_403_for_non_admin(double, backend):
-    backend.ensure_user("dev", password="DevPassw0rd")
+    backend.user_ensure({"name": "dev", "password": "DevPassw0rd"})
     dev = make_backend(double.url, username="dev", password="DevPassw0rd")
     with pytest.raises(RegistryHTTPError) as info:
-        dev.ensure_user("other", password="OtherPassw0rd")
+        dev.user_ensure({"name": "other", "password": "OtherPassw0rd"})
     assert info.value.status == 403
 
 
 def test_409_on_create_race(double, backend):
     double.inject("POST", r"/projects$", 409)
     with pytest.raises(RegistryHTTPError) as info:
-        backend.ensure_project("racy")
+        backend.namespace_ensure({"name": "racy"})
     assert info.value.status == 409 and "CONFLICT" in str(info.value)
 
 
 def test_500_fails_then_a_rerun_succeeds(double, backend):
     double.inject("POST", r"/projects$", 500)
     with pytest.raises(RegistryHTTPError) as info:
-        backend.ensure_project("flaky")
+        backend.namespace_ensure({"name": "flaky"})
     assert info.value.status == 500
     assert double.project("flaky") is None
-    assert backend.ensure_project("flaky")[0] is True
-    assert backend.ensure_project("flaky")[0] is False
+    assert backend.namespace_ensure({"name": "flaky"}).changed is True
+    assert backend.namespace_ensure({"name": "flaky"}).changed is False
 
 
 def test_503_is_retried(double, backend):
     double.inject("POST", r"/projects$", 503, times=2)
-    assert backend.ensure_project("retried")[0] is True
+    assert backend.namespace_ensure({"name": "retried"}).changed is True
     statuses = [s for m, p, s in double.requests if m == "POST"]
     assert statuses == [503, 503, 201]
 
 
 def test_no_session_cookie_is_ever_sent(double, backend):
-    backend.ensure_project("c1")
-    backend.ensure_project("c1", public=True)
+    backend.namespace_ensure({"name": "c1"})
+    backend.namespace_ensure({"name": "c1", "public": True})
     assert double.violations == []  # the double refuses (and records) writes that carry sid
 
 
 # -- members --------------------------------------------------------------------------------
 def test_members_from_policies(double, backend):
-    backend.ensure_project("shared")
+    backend.namespace_ensure({"name": "shared"})
     for name in ("alice", "bob", "carol"):
-        backend.ensure_user(name, password="Passw0rd-" + name)
+        backend.user_ensure({"name": name, "password": "Passw0rd-" + name})
     double.add_usergroup("ops")
     policies = [{"subjects": ["authenticated"], "actions": ["read"]},
                 {"subjects": ["bob"], "actions": ["read", "write"]},
@@ -265,50 +264,50 @@ def test_members_warn_where_harbor_cannot_express(backend):
 
 
 def test_unknown_group_is_a_clear_error(double, backend):
-    backend.ensure_project("g")
+    backend.namespace_ensure({"name": "g"})
     with pytest.raises(Exception, match="group 'nobody' is not known to Harbor"):
         backend.ensure_members("g", {("g", "nobody"): "guest"})
 
 
 # -- users ----------------------------------------------------------------------------------
 def test_user_lifecycle(double, backend):
-    changed, before, after, pw = backend.ensure_user("dora", password="Dora-Passw0rd", admin=False)
-    assert changed and before is None and pw
+    created = backend.user_ensure({"name": "dora", "password": "Dora-Passw0rd", "admin": False})
+    assert created.changed and created.before is None and created.password_changed
     assert double.user("dora")["email"] == "dora@oci-registry.invalid"
-    assert backend.ensure_user("dora", password="Dora-Passw0rd")[0] is False
+    assert backend.user_ensure({"name": "dora", "password": "Dora-Passw0rd"}).changed is False
     # on_create: a different password is not applied
-    assert backend.ensure_user("dora", password="Other-Passw0rd")[0] is False
+    assert backend.user_ensure({"name": "dora", "password": "Other-Passw0rd"}).changed is False
     assert double.user("dora")["password"] == "Dora-Passw0rd"
     # always: applied when it differs, and a no-op when it already works
-    assert backend.ensure_user("dora", password="Other-Passw0rd", update_password="always")[3] is True
+    assert backend.user_ensure({"name": "dora", "password": "Other-Passw0rd"}, update_password="always").password_changed is True
     assert double.user("dora")["password"] == "Other-Passw0rd"
-    assert backend.ensure_user("dora", password="Other-Passw0rd", update_password="always")[0] is False
+    assert backend.user_ensure({"name": "dora", "password": "Other-Passw0rd"}, update_password="always").changed is False
     # sysadmin flag
-    changed, before, after, _pw = backend.ensure_user("dora", admin=True)
-    assert changed and before["admin"] is False and double.user("dora")["sysadmin_flag"] is True
-    assert backend.ensure_user("dora", admin=True)[0] is False
-    assert backend.delete_user("dora")[0] is True
-    assert double.user("dora") is None and backend.delete_user("dora")[0] is False
+    promoted = backend.user_ensure({"name": "dora", "admin": True})
+    assert promoted.changed and promoted.before["admin"] is False and double.user("dora")["sysadmin_flag"] is True
+    assert backend.user_ensure({"name": "dora", "admin": True}).changed is False
+    assert backend.user_remove("dora").changed is True
+    assert double.user("dora") is None and backend.user_remove("dora").changed is False
 
 
 def test_user_password_checked_before_sending(double, backend):
     with pytest.raises(InvalidParameterError, match="upper-case"):
-        backend.ensure_user("weak", password="weakpassw0rd")
+        backend.user_ensure({"name": "weak", "password": "weakpassw0rd"})
     assert double.writes() == []
 
 
 def test_user_check_mode(double, backend):
-    assert backend.ensure_user("ghost", password="Ghost-Passw0rd", check_mode=True)[0] is True
+    assert backend.user_ensure({"name": "ghost", "password": "Ghost-Passw0rd"}, check_mode=True).changed is True
     assert double.user("ghost") is None
 
 
 def test_never_deletes_the_connecting_user(double, backend):
-    backend.ensure_user("ops", password="Ops-Passw0rd", admin=True)
+    backend.user_ensure({"name": "ops", "password": "Ops-Passw0rd", "admin": True})
     count = len(double.writes())
     with pytest.raises(InvalidParameterError, match="connects as"):
-        make_backend(double.url, username="ops", password="Ops-Passw0rd").delete_user("ops")
+        make_backend(double.url, username="ops", password="Ops-Passw0rd").user_remove("ops")
     with pytest.raises(InvalidParameterError, match="built-in admin"):
-        backend.delete_user("admin")
+        backend.user_remove("admin")
     assert len(double.writes()) == count and double.user("ops") is not None
 
 
@@ -318,7 +317,7 @@ PUSH = [{"access": [{"resource": "repository", "action": "pull"}, {"resource": "
 
 
 def test_project_robot_lifecycle(double, backend):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     result = backend.ensure_robot("ci", project="apps", permissions=PULL, description="CI pulls")
     assert result["changed"] and result["secret"] and result["after"]["name"] == "robot$apps+ci"
     secret = result["secret"]
@@ -359,7 +358,7 @@ def test_robot_secret_rule_checked(double, backend):
 
 def test_robot_custom_prefix(double, backend):
     double.config["robot_name_prefix"] = "bot_"
-    backend.ensure_project("p")
+    backend.namespace_ensure({"name": "p"})
     result = backend.ensure_robot("robot$ci", project="p", permissions=PULL)
     assert result["after"]["name"] == "bot_p+ci"
     assert backend.ensure_robot("bot_p+ci", project="p", permissions=PULL)["changed"] is False
@@ -521,11 +520,11 @@ def test_oci_health_against_the_double(double, backend):
 
 
 def test_partial_and_empty_retention(double, backend):
-    backend.ensure_project("ret", retention={"keep_tags": 4, "max_age_days": None})
+    backend.namespace_ensure({"name": "ret", "retention": {"keep_tags": 4, "max_age_days": None}})
     policy = double.retentions[int(double.project("ret")["metadata"]["retention_id"])]
     assert [r["template"] for r in policy["rules"]] == ["latestPushedK"]
-    assert backend.ensure_project("ret", retention={"keep_tags": 4, "max_age_days": None})[0] is False
-    assert backend.ensure_project("ret", retention={"keep_tags": None, "max_age_days": None})[0] is True
+    assert backend.namespace_ensure({"name": "ret", "retention": {"keep_tags": 4, "max_age_days": None}}).changed is False
+    assert backend.namespace_ensure({"name": "ret", "retention": {"keep_tags": None, "max_age_days": None}}).changed is True
     assert double.retentions == {}
 
 
@@ -540,6 +539,6 @@ def test_quota_none_leaves_the_quota_alone(double, backend):
 
 
 def test_changing_the_connecting_users_own_password(double, backend):
-    changed = backend.ensure_user("admin", password="Rotated-Adm1n", admin=True, update_password="always")
-    assert changed[0] and double.users[1]["password"] == "Rotated-Adm1n"
+    changed = backend.user_ensure({"name": "admin", "password": "Rotated-Adm1n", "admin": True}, update_password="always")
+    assert changed.changed and double.users[1]["password"] == "Rotated-Adm1n"
     assert backend.user_get("admin") == {"name": "admin", "admin": True}  # the client follows the change

@@ -36,7 +36,7 @@ def run_module(double, tmp_path, check=False, diff=False, password=ADMIN_PASSWOR
 
 @pytest.fixture
 def apps(double, backend):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     return "apps"
 
 

@@ -73,7 +73,7 @@ def test_preflight_rejects(tmp_path, overrides, task, fragment):
 
 
 def test_oci_robot_through_the_action_group(tmp_path, double, backend):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     task = {"name": "Robot", "provisioning.oci_registry.oci_robot": {
         "name": "ci", "project": "apps", "permissions": [{"access": [{"resource": "repository", "action": "pull"}]}]},
         "register": "robot"}

@@ -56,7 +56,7 @@ def test_wrong_type_refused_before_any_request(double, tmp_path):
 
 
 def test_non_admin_refused_mode_unchanged(double, backend, tmp_path):
-    backend.ensure_user("dev", password="Dev-Passw0rd1")
+    backend.user_ensure({"name": "dev", "password": "Dev-Passw0rd1"})
     result = run_as(double, tmp_path, username="dev", password="Dev-Passw0rd1", read_only=True)
     assert result["failed"] and "403" in result["msg"], result
     assert double.config["read_only"] is False

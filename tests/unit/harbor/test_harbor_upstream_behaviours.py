@@ -32,7 +32,7 @@ HOOK = {"name": "ci", "url": "https://ci.example.test/hook", "headers": {"Author
 
 
 def test_double_leaves_false_booleans_out_but_keeps_x_omitempty_false(double, backend):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     run = backend.webhooks_ensure("apps", backend.webhook_policies([HOOK]))
     assert run[0]["created"] == ["ci"]
     project_id = double.project("apps")["project_id"]
@@ -48,7 +48,7 @@ def test_double_leaves_false_booleans_out_but_keeps_x_omitempty_false(double, ba
 
 
 def test_webhook_second_run_sends_nothing(double, backend, tmp_path):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     first = run_module("oci_webhook", double, tmp_path, namespaces=["apps"], webhooks=[HOOK])
     assert first["changed"] and not first.get("failed"), first
     count = len(writes(double))
@@ -64,7 +64,7 @@ def test_webhook_second_run_sends_nothing(double, backend, tmp_path):
     ("https://user:pw@hooks.example.test/in", "user info"),
 ])
 def test_webhook_address_harbor_would_cut_is_refused(double, backend, tmp_path, url, lost):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     before = len(writes(double))
     result = run_module("oci_webhook", double, tmp_path, namespaces=["apps"], webhooks=[dict(HOOK, url=url)])
     assert result.get("failed") and "webhooks[0].url" in result["msg"] and lost in result["msg"], result
@@ -73,7 +73,7 @@ def test_webhook_address_harbor_would_cut_is_refused(double, backend, tmp_path, 
 
 
 def test_double_keeps_only_scheme_host_and_path(double, backend):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     project_id = double.project("apps")["project_id"]
     body = {"name": "raw", "event_types": ["PUSH_ARTIFACT"], "enabled": True,
             "targets": [{"type": "http", "address": "https://h.example.test/in/?token=abc#x"}]}
@@ -86,7 +86,7 @@ def test_double_keeps_only_scheme_host_and_path(double, backend):
 
 
 def test_webhook_trailing_slash_compared_as_harbor_keeps_it(double, backend, tmp_path):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     hook = dict(HOOK, url="https://ci.example.test/hook/")
     first = run_module("oci_webhook", double, tmp_path, namespaces=["apps"], webhooks=[hook])
     assert first["changed"], first
@@ -97,7 +97,7 @@ def test_webhook_trailing_slash_compared_as_harbor_keeps_it(double, backend, tmp
 
 # -- 4. CreateRobot does not read "disable" ------------------------------------------------------
 def test_robot_created_disabled_is_disabled(double, backend, tmp_path):
-    backend.ensure_project("apps")
+    backend.namespace_ensure({"name": "apps"})
     perms = [{"access": [{"resource": "repository", "action": "pull"}]}]
     result = run_module("oci_robot", double, tmp_path, name="ci", level="project", project="apps",
                         permissions=perms, disable=True)
@@ -137,7 +137,7 @@ def test_admin_password_rotated_by_admin_himself(double, tmp_path):
 
 
 def test_admin_password_rotated_by_another_system_admin(double, backend, tmp_path):
-    backend.ensure_user("ops", password="Ops-Passw0rd", admin=True)
+    backend.user_ensure({"name": "ops", "password": "Ops-Passw0rd", "admin": True})
     count = len(writes(double))
     params = dict(registry_url=double.url, registry_type="harbor", username="ops", password="Ops-Passw0rd",
                   retries=0, name="admin", user_password="Other-Adm1n", admin=True, update_password="always")
@@ -147,7 +147,7 @@ def test_admin_password_rotated_by_another_system_admin(double, backend, tmp_pat
 
 
 def test_admin_cannot_be_deleted_and_says_so(double, backend, tmp_path):
-    backend.ensure_user("ops", password="Ops-Passw0rd", admin=True)
+    backend.user_ensure({"name": "ops", "password": "Ops-Passw0rd", "admin": True})
     count = len(writes(double))
     params = dict(registry_url=double.url, registry_type="harbor", username="ops", password="Ops-Passw0rd",
                   retries=0, name="admin", state="absent")
@@ -215,7 +215,7 @@ def test_read_only_with_a_refused_login_fails(double, tmp_path):
 
 
 def test_read_only_as_a_user_who_is_no_admin(double, backend, tmp_path):
-    backend.ensure_user("viewer", password="View-Passw0rd")
+    backend.user_ensure({"name": "viewer", "password": "View-Passw0rd"})
     double.config["read_only"] = True
     params = dict(registry_url=double.url, registry_type="harbor", username="viewer", password="View-Passw0rd",
                   retries=0)
@@ -226,7 +226,7 @@ def test_read_only_as_a_user_who_is_no_admin(double, backend, tmp_path):
 # -- 8. oci_gc on Harbor: check mode writes nothing; changed only when something is deleted -------
 @pytest.fixture
 def team(double, backend):
-    backend.ensure_project("team", retention={"keep_tags": 2})
+    backend.namespace_ensure({"name": "team", "retention": {"keep_tags": 2}})
     double.add_repository("team", "app", artifacts=5)
     double.add_repository("team", "small", artifacts=1)
     double.requests.clear()
@@ -302,7 +302,7 @@ def test_every_operation_the_collection_calls_is_served(double, swagger):
 
 
 def test_registry_side_v2_and_catalog(double, backend):
-    backend.ensure_project("team")
+    backend.namespace_ensure({"name": "team"})
     double.add_repository("team", "app")
     from ansible_collections.provisioning.oci_registry.plugins.module_utils._oci import OciApi
 
