@@ -124,7 +124,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
         }
 
     def _ensure_project(self, name, public=False, quota_gb=None, retention=None, manage_retention=True,
-                       retention_cron=DEFAULT_RETENTION_CRON, description=None, scan=None, check_mode=False):
+                        retention_cron=DEFAULT_RETENTION_CRON, description=None, scan=None, check_mode=False):
         """Create or update a project. Returns (changed, before, after, warnings).
 
         ``quota_gb``: None leaves the quota alone, -1 is unlimited. ``retention``: None removes a
@@ -320,7 +320,7 @@ class HarborBackend(ReplicationBackendMixin, Backend):
                 "_comment": user.get("comment") or ""}
 
     def _ensure_user(self, name, password=None, admin=False, update_password="on_create", email=None,
-                    realname=None, check_mode=False):
+                     realname=None, check_mode=False):
         """Create or update a local Harbor user. Returns (changed, before, after, password_changed).
 
         ``email``: Harbor requires one; None keeps an existing user's and derives one for a new user
