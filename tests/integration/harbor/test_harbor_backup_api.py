@@ -43,7 +43,8 @@ class Host(HarborHost):
 @pytest.fixture(scope="module")
 def harbor():
     if docker("image", "inspect", POSTGRES_IMAGE, check=False).returncode != 0:
-        pytest.skip("image %s is not in the local Docker engine (tests/bed/images.sh builds it)" % POSTGRES_IMAGE)
+        pytest.fail("image %s is not in the local Docker engine: the test bed is incomplete (run `make bed`)"
+                    % POSTGRES_IMAGE, pytrace=False)
     host = Host()
     try:
         yield host.start()
