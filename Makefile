@@ -28,7 +28,7 @@ export OCI_TEST_FRONT_AUTH_IMAGE ?= oci-registry-test/front-auth:bookworm
 help:
 	@echo "make demo   deploy a Distribution registry on 127.0.0.1 and show it healthy"
 	@echo "make test   every test: sanity, lint, unit, integration, molecule"
-	@echo "make bench  oci_sync against skopeo sync, and the cost of logging in (figures and ratios)"
+	@echo "make bench  oci_sync against skopeo sync, the cost of logging in, deploy.yml against a hand-written playbook (figures and ratios)"
 
 # requirements.txt: run time (controller and hosts); requirements-test.txt: it plus the test tools.
 venv: $(VENV)/.installed
@@ -93,6 +93,7 @@ test: bed sanity lint pytest
 bench: bed
 	python benchmarks/migrate.py
 	python benchmarks/auth.py
+	python benchmarks/deploy.py
 
 build: link
 	ansible-galaxy collection build --force --output-path .build
