@@ -110,6 +110,21 @@ def _harbor(storage, redis, replicas, errors, warnings, external_database):
         errors.append("harbor_external_database: %d Harbor hosts must share one PostgreSQL database "
                       "(without it every host runs its own harbor-db): give host, port, db_name, username and "
                       "password" % replicas)
+    db = (redis or {}).get("db") if isinstance(redis, dict) else None
+    if mode != "none" and db not in (None, 0, "0"):
+        # harbor.yml.tmpl: "db_index 0 is for core, it's unchangeable"; make/photon/prepare/utils/configs.py
+        # get_redis_configs builds core's URL with database 0 whatever else is set.
+        errors.append("%s.db: Harbor's core always uses Redis database 0 (its registry, job service and Trivy use "
+                      "1, 2 and 5), so %r cannot be honoured: set %s.db: 0 and give Harbor a Redis of its own, or "
+                      "set harbor_external_redis with its own indexes" % (REDIS_VARIABLE, db, REDIS_VARIABLE))
+    s3 = (storage.get("s3") or {}) if isinstance(storage, dict) else {}
+    if kind == "s3" and s3.get("endpoint") and s3.get("path_style") is False:
+        # Harbor v2.15.2's registry is distribution v2.8.3-harbor.1 (Makefile REGISTRY_SRC_TAG), whose
+        # registry/storage/driver/s3-aws/s3.go has no forcepathstyle: it uses path-style whenever regionendpoint
+        # is set.
+        warnings.append("%s.s3.path_style: false is not possible with Harbor: its registry's s3 driver "
+                        "(distribution v2.8.3) sends path-style requests to every custom endpoint"
+                        % STORAGE_VARIABLE)
     if kind == "s3" and isinstance(storage, dict) and (storage.get("s3") or {}).get("redirect"):
         warnings.append("%s.s3.redirect: true sends Harbor's clients to presigned URLs on the object store, "
                         "which they must be able to reach" % STORAGE_VARIABLE)

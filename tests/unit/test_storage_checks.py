@@ -92,3 +92,18 @@ def test_bad_input_names_the_variable_and_what_is_valid(args, variable):
     errors, warnings = check(*args)
     assert len(errors) == 1 and errors[0].startswith(variable + ":"), errors
     assert warnings == []
+
+
+def test_harbor_redis_database_must_be_zero():
+    errors, _ = check("harbor", S3, {"mode": "external", "address": "r:6379", "db": 2}, 1)
+    assert len(errors) == 1 and errors[0].startswith("oci_registry_redis.db:") and "database 0" in errors[0]
+    assert check("harbor", S3, {"mode": "external", "address": "r:6379", "db": 0}, 1) == ([], [])
+    # no Redis of the collection: the database number is not used
+    assert check("harbor", FS, {"mode": "none", "db": 2}, 1) == ([], [])
+
+
+def test_harbor_cannot_turn_path_style_off_on_a_custom_endpoint():
+    storage = {"type": "s3", "s3": dict(S3["s3"], path_style=False)}
+    _, warnings = check("harbor", storage, {"mode": "auto"}, 1)
+    assert len(warnings) == 1 and warnings[0].startswith("oci_registry_storage.s3.path_style:")
+    assert check("zot", storage, {"mode": "auto"}, 1) == ([], [])
