@@ -5,11 +5,11 @@ The stand-in is not zot (tests/bed/images/zot-standin): it checks config.json wi
 (zot v2.1.20's rules, the cluster, cache and s3 driver ones included) at start, listens on
 http.address:http.port and answers the health routes. It does not reach the object store or Redis, so what
 this shows is what a role run does on the hosts: two inventory hosts of the group oci_registry (both on this
-machine, each with its own port, container and directories) get the same cluster section with the members
-taken from the inventory and one hash key generated on the first host and kept there 0600; zot runs on the
-host's network, listening on the member's own address and port; the S3 keys are in the container's
-environment and not in config.json, which is 0600 because it holds the Redis password; no secret appears in
-the playbook's output; a second run changes nothing.
+machine, each with its own container, directories and oci_registry_port, passed as zot_port the way deploy.yml
+does) get the same cluster section with the members taken from the inventory and one hash key generated on the
+first host and kept there 0600; zot runs on the host's network, listening on the member's own address and
+port; the S3 keys are in the container's environment and not in config.json, which is 0600 because it holds
+the Redis password; no secret appears in the playbook's output; a second run changes nothing.
 """
 
 import json
@@ -51,14 +51,15 @@ def cluster(tmp_path):
         members["m%d" % index] = {
             "ansible_host": "127.0.0.1", "ansible_connection": "local",
             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "zot_port": free_port(), "zot_container_name": "zcl-%s-%d" % (suffix, index),
+            "oci_registry_port": free_port(), "zot_container_name": "zcl-%s-%d" % (suffix, index),
             "zot_config_dir": str(tmp_path / ("m%d" % index) / "etc"),
             "zot_data_dir": str(tmp_path / ("m%d" % index) / "data"),
         }
     inventory = {"all": {"children": {"oci_registry": {"hosts": members}}}}
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     (tmp_path / "play.yml").write_text(
-        "- hosts: oci_registry\n  gather_facts: false\n  roles:\n    - provisioning.oci_registry.zot\n")
+        "- hosts: oci_registry\n  gather_facts: false\n  roles:\n    - role: provisioning.oci_registry.zot\n"
+        "      vars:\n        zot_port: \"{{ oci_registry_port }}\"\n")  # as playbooks/deploy.yml passes it
     secrets = {
         "zot_image": IMAGE, "zot_image_pull": False, "zot_bind_address": "127.0.0.1",
         "zot_admin_password": ADMIN_PASSWORD, "zot_health_retries": 20, "zot_health_delay": 1,
@@ -93,7 +94,7 @@ def _run(cluster):
 def test_two_member_cluster_on_s3_with_redis(cluster):
     output = _run(cluster)
     members = cluster["members"]
-    expected_members = ["127.0.0.1:%d" % members[name]["zot_port"] for name in ("m1", "m2")]
+    expected_members = ["127.0.0.1:%d" % members[name]["oci_registry_port"] for name in ("m1", "m2")]
     configs = {}
     for name, member in members.items():
         path = os.path.join(member["zot_config_dir"], "config.json")
@@ -103,7 +104,7 @@ def test_two_member_cluster_on_s3_with_redis(cluster):
         configs[name] = json.loads(text)
         config = configs[name]
         assert config["cluster"]["members"] == expected_members
-        assert config["http"]["address"] == "127.0.0.1" and config["http"]["port"] == str(member["zot_port"])
+        assert config["http"]["address"] == "127.0.0.1" and config["http"]["port"] == str(member["oci_registry_port"])
         assert config["storage"]["storageDriver"]["bucket"] == "zot-cluster"
         assert config["storage"]["remoteCache"] is True
         assert config["storage"]["cacheDriver"]["url"].startswith("redis://:")
@@ -112,7 +113,7 @@ def test_two_member_cluster_on_s3_with_redis(cluster):
         env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
         assert env["AWS_ACCESS_KEY_ID"] == ACCESS_KEY and env["AWS_SECRET_ACCESS_KEY"] == SECRET_KEY
         # the member answers on its own address and port (host network)
-        assert requests.get("http://127.0.0.1:%d/livez" % member["zot_port"], timeout=5).status_code == 200
+        assert requests.get("http://127.0.0.1:%d/livez" % member["oci_registry_port"], timeout=5).status_code == 200
     hash_key = configs["m1"]["cluster"]["hashKey"]
     assert len(hash_key) == 16 and configs["m2"]["cluster"]["hashKey"] == hash_key
     key_file = os.path.join(members["m1"]["zot_config_dir"], "cluster.hashkey")
