@@ -24,6 +24,11 @@ options:
       - The configuration zot runs now (a dict or its JSON text). Empty when there is none.
       - Text that is not JSON counts as no configuration (a restart).
     type: raw
+  s3_ca_bundle:
+    description:
+      - Where the CA of C(storage.s3.ca_path) is mounted in the container; becomes C(AWS_CA_BUNDLE) in RV(_value.environment).
+    type: str
+    default: ""
   problems_only:
     description:
       - Return only C(problems), the list of what zot would refuse (empty when the options are fine), instead of
@@ -72,6 +77,11 @@ _value:
       description: Only with O(problems_only). What zot would refuse, each message naming the variable.
       type: list
       elements: str
+    environment:
+      description:
+        - The container environment of zot's s3 storage driver (C(AWS_ACCESS_KEY_ID), C(AWS_SECRET_ACCESS_KEY),
+          C(AWS_CA_BUNDLE)); empty without s3 storage. Secret. Kept out of config.json.
+      type: dict
     warnings:
       description: Things zot would accept but ignore or adjust.
       type: list
@@ -91,17 +101,19 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_con
     classify_change,
     generate,
     render,
+    storage_environment,
 )
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_sync import entries_file
 
 _NO_RUNNING = object()
 
 
-def zot_config(options, running=_NO_RUNNING, problems_only=False):
+def zot_config(options, running=_NO_RUNNING, problems_only=False, s3_ca_bundle=""):
     if not isinstance(options, dict):
         raise AnsibleFilterError("zot_config: the input must be a dict of options, got %s" % type(options).__name__)
     try:
         config, credentials, warnings = generate(dict(options))
+        environment = storage_environment(options.get("storage"), s3_ca_bundle)
     except ZotConfigError as exc:
         if problems_only:
             return {"problems": exc.problems}
@@ -115,6 +127,7 @@ def zot_config(options, running=_NO_RUNNING, problems_only=False):
         "credentials_json": json.dumps(credentials, indent=2, sort_keys=True) + "\n",
         "entries_json": json.dumps(entries_file(options.get("mirrors") or [], options.get("replications") or []),
                                    indent=2, sort_keys=True) + "\n",
+        "environment": environment,
         "warnings": warnings,
     }
     if running is not _NO_RUNNING:

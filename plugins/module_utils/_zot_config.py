@@ -31,6 +31,8 @@ import json
 import posixpath
 import re
 
+from urllib.parse import quote
+
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
 
 ZOT_VERSION = "v2.1.20"
@@ -447,6 +449,13 @@ VARIABLES = {
     "storage.retention": "zot_namespaces (retention)",
     "storage.retention.dryRun": "zot_retention_dry_run",
     "storage.retention.delay": "zot_retention_delay",
+    "storage.storageDriver": "zot_storage",
+    "storage.redirectBlobURL": "zot_storage (s3.redirect)",
+    "storage.remoteCache": "zot_redis",
+    "storage.cacheDriver": "zot_redis",
+    "cluster": "zot_cluster_members",
+    "cluster.hashKey": "zot_cluster_hash_key",
+    "cluster.tls": "zot_cluster_tls_cacert",
     "http.address": "zot_http_address",
     "http.port": "zot_http_port",
     "http.realm": "zot_realm",
@@ -832,13 +841,170 @@ def _check_rules(config, report):
     _check_sync(config, report)
     _check_events(config, report)
 
+    _check_cache(config, report)
+    _check_cluster(config, report)
+
+
+# distribution v3.1.1 registry/storage/driver/s3-aws/s3.go FromParameters: the parameters it reads (zot passes
+# storageDriver to it through factory.Create, pkg/storage/storage.go). Keys reach it lower-cased (zot loads
+# config.json with viper, whose keys are case-insensitive), so they are compared lower-cased here.
+S3_DRIVER_PARAMETERS = (
+    "name", "accesskey", "secretkey", "regionendpoint", "forcepathstyle", "region", "bucket", "encrypt",
+    "secure", "skipverify", "v4auth", "keyid", "chunksize", "multipartcopychunksize",
+    "multipartcopymaxconcurrency", "multipartcopythresholdsize", "rootdirectory", "storageclass", "useragent",
+    "objectacl", "usedualstack", "accelerate", "usefipsendpoint", "loglevel",
+)
+S3_BOOL_PARAMETERS = ("forcepathstyle", "encrypt", "secure", "skipverify", "v4auth", "usedualstack", "accelerate",
+                      "usefipsendpoint")
+CACHE_DRIVERS = ("redis", "dynamodb")
+
+
+def _param(driver, key):
+    for name, value in driver.items():
+        if str(name).lower() == key:
+            return value
+    return None
+
+
+def _bool_param_ok(value):
+    # s3.go getParameterAsBool: a bool, or a string strconv.ParseBool accepts.
+    return isinstance(value, bool) or (isinstance(value, str) and value in (
+        "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"))
+
+
+def _check_s3_driver(driver, path, report):
+    """distribution's s3-aws FromParameters and New (v3.1.1), the checks that fail zot's start."""
+    for key in driver:
+        if str(key).lower() not in S3_DRIVER_PARAMETERS:
+            # FromParameters ignores parameters it does not read: most likely a typo.
+            report.warn(path + [key], "the s3 driver does not read this parameter (it ignores it); known: %s"
+                        % ", ".join(S3_DRIVER_PARAMETERS[1:]))
+    bucket = _param(driver, "bucket")
+    if bucket is None or str(bucket) == "":
+        report.error(path + ["bucket"], "the s3 driver needs a bucket (\"no bucket parameter provided\")")
+    endpoint = _param(driver, "regionendpoint")
+    region = _param(driver, "region")
+    if not endpoint and (region is None or str(region) == ""):
+        report.error(path + ["region"], "the s3 driver needs a region when no regionendpoint is given")
+    for key in S3_BOOL_PARAMETERS:
+        value = _param(driver, key)
+        if value is not None and not _bool_param_ok(value):
+            report.error(path + [key], "must be a boolean (the s3 driver refuses %r)" % (value,))
+    chunk = _param(driver, "chunksize")
+    if chunk is not None:
+        try:
+            number = int(str(chunk))
+        except ValueError:
+            number = None
+        if number is None or isinstance(chunk, bool):
+            report.error(path + ["chunksize"], "must be an integer number of bytes, got %r" % (chunk,))
+        elif not S3_MIN_CHUNK <= number <= S3_MAX_CHUNK:
+            report.error(path + ["chunksize"], "must be from %d (5 MiB) to %d (5 GiB) bytes, got %d"
+                         % (S3_MIN_CHUNK, S3_MAX_CHUNK, number))
+    v4auth = _param(driver, "v4auth")
+    if v4auth in (False, "false", "False", "FALSE", "0", "f", "F") and (
+            not endpoint or "s3.amazonaws.com" in str(endpoint)):
+        report.error(path + ["v4auth"], "on Amazon S3 the driver only works with v4 authentication")
+    if _param(driver, "accesskey") or _param(driver, "secretkey"):
+        # The project keeps credentials out of config.json (storage_environment); zot accepts them here.
+        report.warn(path, "holds s3 credentials: keep config.json 0600 (the zot role passes them in the "
+                          "container's environment instead)")
+
+
+def _remote_cache(store):
+    """storage.remoteCache after zot's defaults: pkg/cli/server/root.go applyDefaultValues turns it on when
+    dedupe (default true, pkg/api/config/config.go New) is on with a remote storage driver and the key is unset."""
+    explicit = _get(store, "remoteCache")
+    if explicit is not None:
+        return explicit is True
+    dedupe = _get(store, "dedupe")
+    return (dedupe is not False) and bool(_get(store, "storageDriver"))
+
+
+def _check_cache(config, report):
+    """pkg/cli/server/root.go validateCacheConfig (v2.1.20), for the root store and every subpath; the
+    cacheDriver parameters as pkg/storage/cache.go and pkg/api/config/redis/redis.go read them."""
+    storage = _get(config, "storage", default={}) or {}
+    stores = [([], storage, True)]
+    for name, sub in (_get(storage, "subPaths", default={}) or {}).items():
+        if isinstance(sub, dict):
+            stores.append((["subPaths", name], sub, False))
+    for sub_path, store, is_root in stores:
+        path = ["storage"] + sub_path
+        driver = _get(store, "storageDriver")
+        if isinstance(driver, dict) and driver and driver.get("name") == "s3":
+            _check_s3_driver(driver, path + ["storageDriver"], report)
+        cache = _get(store, "cacheDriver")
+        remote = _remote_cache(store)
+        dedupe = _get(store, "dedupe") is not False
+        if dedupe and driver and remote and not cache:
+            report.error(path + ["cacheDriver"], "dedupe on a remote storage driver needs a remote cache "
+                         "(cacheDriver redis or dynamodb), or remoteCache: false")
+            continue
+        if cache and not remote:
+            report.warn(path + ["cacheDriver"], "ignored: remoteCache is false, zot uses its local boltdb cache")
+            continue
+        if not (cache and remote):
+            continue
+        if not isinstance(cache, dict):
+            report.error(path + ["cacheDriver"], "must be an object with a name (redis or dynamodb)")
+            continue
+        name = _get(cache, "name")
+        if is_root:
+            if name not in CACHE_DRIVERS:
+                report.error(path + ["cacheDriver", "name"], "unsupported cache driver %r; zot supports %s"
+                             % (name, ", ".join(CACHE_DRIVERS)))
+                continue
+            if not driver and name != "redis":
+                report.error(path + ["cacheDriver", "name"], "local storage only works with the redis remote cache")
+        else:
+            if not driver:
+                report.error(path + ["cacheDriver"], "a subpath on local storage cannot have a remote cache")
+            if name != "dynamodb":
+                report.error(path + ["cacheDriver", "name"], "a subpath's remote cache must be dynamodb, got %r"
+                             % (name,))
+                continue
+        if name == "dynamodb" and _get(cache, "cacheTablename") is None:
+            report.error(path + ["cacheDriver", "cacheTablename"], "is mandatory for the dynamodb cache driver")
+        if name == "redis":
+            url = _get(cache, "url")
+            if url is not None:
+                # go-redis ParseURL: redis://, rediss:// or unix:// (the URL is not shown: it may hold a password).
+                if not isinstance(url, str) or not re.match(r"^(redis|rediss|unix)://[^\s]+$", url):
+                    report.error(path + ["cacheDriver", "url"], "must be a redis://, rediss:// or unix:// URL "
+                                 "(value not shown)")
+            elif not _get(cache, "addr"):
+                report.error(path + ["cacheDriver"], "the redis cache driver needs a url or addr")
+
+
+def _check_cluster(config, report):
+    """pkg/cli/server/root.go validateClusterConfig and pkg/api/proxy.go (v2.1.20)."""
     cluster = _get(config, "cluster")
-    if isinstance(cluster, dict):
-        if not _get(cluster, "members"):
-            report.error(["cluster", "members"], "a scale-out cluster needs members")
-        key = _get(cluster, "hashKey")
-        if isinstance(key, str) and len(key) != 16:
-            report.error(["cluster", "hashKey"], "must be 16 characters long")
+    if not isinstance(cluster, dict):
+        return
+    members = _get(cluster, "members") or []
+    if not members:
+        report.error(["cluster", "members"], "cannot have 0 members in a scale-out cluster")
+    for index, member in enumerate(members):
+        if not _socket_ok(member):
+            report.error(["cluster", "members", index], "%r is not host:port (zot splits each member with "
+                         "net.SplitHostPort and finds itself by comparing them with its own addresses and "
+                         "http.port)" % (member,))
+    if len(set(m for m in members if isinstance(m, str))) != len(members):
+        report.error(["cluster", "members"], "lists a member twice")
+    key = _get(cluster, "hashKey")
+    if not isinstance(key, str) or len(key.encode("utf-8")) != CLUSTER_HASH_KEY_LENGTH:
+        report.error(["cluster", "hashKey"], "must have %d characters: siphash needs a 128-bit key "
+                     "(value not shown)" % CLUSTER_HASH_KEY_LENGTH)
+    if len(members) > 1:
+        storage = _get(config, "storage", default={}) or {}
+        if _get(storage, "storageDriver") and not (_remote_cache(storage) and _get(storage, "cacheDriver")):
+            # Members on one bucket each keep a boltdb metaDB of their own (pkg/meta/meta.go New) otherwise.
+            report.warn(["cluster"], "members on shared remote storage without a remote cache each keep their "
+                                     "own metadata database")
+        if _get(config, "http", "tls") and not _get(cluster, "tls", "cacert"):
+            report.warn(["cluster", "tls", "cacert"], "zot proxies to other members over TLS and verifies them "
+                        "(pkg/api/proxy.go): without a CA here only the system's trusted CAs are used")
 
 
 def _check_actions(actions, path, report):
@@ -1029,6 +1195,7 @@ OPTION_NAMES = (
     "ui_enabled", "metrics_enabled", "metrics_path", "scrub_enabled", "scrub_interval", "sync_enabled",
     "sync_registries", "sync_credentials_file", "sync_download_dir", "lint_enabled",
     "lint_mandatory_annotations", "webhooks", "config_overrides", "mirrors", "replications",
+    "storage", "redis", "cluster_members", "cluster_hash_key", "cluster_tls_cacert",
 )
 _SYNC_REGISTRY_KEYS = {
     "urls": "urls", "on_demand": "onDemand", "poll_interval": "pollInterval", "tls_verify": "tlsVerify",
@@ -1439,6 +1606,181 @@ def _deep_merge(base, extra, path, touched):
             touched.append(".".join(path + [key]))
 
 
+# --------------------------------------------------------------------------------------
+# Shared storage, remote cache and scale-out cluster (issue 17)
+# --------------------------------------------------------------------------------------
+MIB = 1024 * 1024
+# distribution v3.1.1 registry/storage/driver/s3-aws/s3.go (the driver zot v2.1.20 links, pkg/storage/s3/driver.go):
+# minChunkSize 5 MiB, maxChunkSize 5 GiB (s3_64bit.go).
+S3_MIN_CHUNK = 5 * MIB
+S3_MAX_CHUNK = 5 * 1024 * MIB
+# zot pkg/storage/storage.go NormalizeRootDirectory: an s3 rootdirectory that is empty or "/" becomes "/zot".
+S3_DEFAULT_ROOT = "/zot"
+REDIS_KEY_PREFIX = "zot"
+CLUSTER_HASH_KEY_LENGTH = 16
+
+
+def _bool(value, default):
+    return default if value is None else bool(value)
+
+
+def storage_driver(storage, variable="zot_storage"):
+    """zot's ``storage.storageDriver`` for the collection's storage model (None for filesystem).
+
+    The keys are the parameters distribution's s3-aws driver reads (registry/storage/driver/s3-aws/s3.go
+    FromParameters: region, regionendpoint, forcepathstyle, bucket, secure, skipverify, chunksize,
+    rootdirectory), as in zot's own examples/config-s3.json. The credentials are NOT put here: with no
+    accesskey/secretkey the driver leaves the AWS SDK's default chain in place (s3.go New), which reads
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_CA_BUNDLE for ca_path) from the container's
+    environment: see ``storage_environment``.
+    """
+    if not storage:
+        return None
+    if not isinstance(storage, dict):
+        _fail(variable, "must be the storage model, such as {type: filesystem} or {type: s3, s3: {bucket: ...}}")
+    kind = storage.get("type") or "filesystem"
+    if kind == "filesystem":
+        return None
+    if kind != "s3":
+        _fail(variable + ".type", "%r is not a storage type zot is deployed with here; valid: filesystem, s3" % (kind,))
+    s3 = storage.get("s3") or {}
+    if not isinstance(s3, dict):
+        _fail(variable + ".s3", "must be a dict with bucket, endpoint, region, access_key, secret_key, ...")
+    bucket = s3.get("bucket")
+    if not isinstance(bucket, str) or not bucket:
+        _fail(variable + ".s3.bucket", "is required with type s3 (the name of an existing bucket)")
+    endpoint = s3.get("endpoint") or ""
+    match = re.match(r"^(https?)://[^\s/]+(/.*)?$", endpoint) if isinstance(endpoint, str) else None
+    if endpoint and not match:
+        _fail(variable + ".s3.endpoint", "must be an http:// or https:// URL such as http://rgw.example:7480, "
+                                         "or empty for AWS")
+    region = s3.get("region") or "us-east-1"
+    chunk = s3.get("chunk_size_mb", 10)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk * MIB < S3_MIN_CHUNK \
+            or chunk * MIB > S3_MAX_CHUNK:
+        _fail(variable + ".s3.chunk_size_mb", "must be an integer from 5 to 5120 (MiB; S3 parts are 5 MiB to "
+                                              "5 GiB), got %r" % (chunk,))
+    root = s3.get("root_directory") or ""
+    if not isinstance(root, str):
+        _fail(variable + ".s3.root_directory", "must be a path inside the bucket such as /registry, or empty")
+    root = "/" + root.strip("/") if root.strip("/") else S3_DEFAULT_ROOT
+    driver = {
+        "name": "s3",
+        "region": region,
+        "bucket": bucket,
+        "rootdirectory": root,
+        "forcepathstyle": _bool(s3.get("path_style"), True),
+        "secure": (match.group(1) == "https") if match else True,
+        "skipverify": not _bool(s3.get("tls_verify"), True),
+        "chunksize": chunk * MIB,
+    }
+    if endpoint:
+        driver["regionendpoint"] = endpoint
+    return driver
+
+
+def storage_environment(storage, ca_bundle=""):
+    """The container environment that gives zot's s3 driver its credentials and CA (secret: no_log).
+
+    ``ca_bundle`` is where the role mounts ``s3.ca_path`` in the container. The AWS SDK for Go (v1, used by
+    distribution's s3-aws driver) reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_CA_BUNDLE when
+    the driver is given no static credentials (distribution PR #3841 documents AWS_CA_BUNDLE for this driver).
+    """
+    if not isinstance(storage, dict) or (storage.get("type") or "filesystem") != "s3":
+        return {}
+    s3 = storage.get("s3") or {}
+    env = {}
+    if bool(s3.get("access_key")) != bool(s3.get("secret_key")):
+        _fail("zot_storage.s3.access_key", "access_key and secret_key go together (both empty: the AWS SDK's "
+                                           "own chain, such as an instance role)")
+    if s3.get("access_key"):
+        env["AWS_ACCESS_KEY_ID"] = str(s3["access_key"])
+        env["AWS_SECRET_ACCESS_KEY"] = str(s3["secret_key"])
+    if s3.get("ca_path") and ca_bundle:
+        env["AWS_CA_BUNDLE"] = ca_bundle
+    return env
+
+
+def cache_driver(redis, variable="zot_redis"):
+    """zot's ``storage.cacheDriver`` for a Redis {address, password, db, tls} (None without one).
+
+    zot v2.1.20 pkg/api/config/redis/redis.go GetRedisClient: a ``url`` is parsed by go-redis ParseURL
+    (redis://[user:password@]host:port/db, rediss:// for TLS); pkg/storage/cache.go getRedisParams and
+    pkg/storage/cache/redis.go: ``keyprefix`` (default "zot") prefixes every key. The URL holds the
+    password: config.json is written 0600 then.
+    """
+    if not redis:
+        return None
+    if not isinstance(redis, dict):
+        _fail(variable, "must be {address, password, db, tls} or empty")
+    address = redis.get("address")
+    if not isinstance(address, str) or not _socket_ok(address):
+        _fail(variable + ".address", "must be host:port such as redis.example:6379")
+    db = redis.get("db", 0) or 0
+    if isinstance(db, bool) or not isinstance(db, int) or db < 0:
+        _fail(variable + ".db", "must be a Redis database number (0 or more), got %r" % (db,))
+    password = redis.get("password") or ""
+    if not isinstance(password, str):
+        _fail(variable + ".password", "must be a string (its value is not shown)")
+    scheme = "rediss" if redis.get("tls") else "redis"
+    credentials = (":" + quote(password, safe="") + "@") if password else ""
+    return {"name": "redis", "url": "%s://%s%s/%d" % (scheme, credentials, address, db), "keyprefix": REDIS_KEY_PREFIX}
+
+
+def _socket_ok(value):
+    """host:port as Go's net.SplitHostPort splits it (IPv6 in brackets), with a numeric port."""
+    if not isinstance(value, str):
+        return False
+    match = re.match(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$", value)
+    return bool(match) and 0 < int(match.group(2)) <= 65535
+
+
+def _shared_storage(storage, opt):
+    driver = storage_driver(opt["storage"])
+    cache = cache_driver(opt["redis"])
+    if driver:
+        if cache is None:
+            # pkg/cli/server/root.go applyDefaultValues + validateCacheConfig: dedupe on a remote driver needs a
+            # remote cache; and without one the metaDB stays a boltdb file on each host (pkg/meta/meta.go New).
+            _fail("zot_redis", "zot on s3 storage needs a remote cache (Redis) for its dedupe cache and metadata; "
+                               "give {address, password, db, tls} (oci_registry_redis.mode: auto, deploy or external)")
+        storage["storageDriver"] = driver
+        if isinstance(opt["storage"].get("s3"), dict) and opt["storage"]["s3"].get("redirect"):
+            storage["redirectBlobURL"] = True
+    if cache:
+        storage["remoteCache"] = True
+        storage["cacheDriver"] = cache
+
+
+def cluster_config(members, hash_key, cacert=None):
+    """zot's ``cluster`` section for a scale-out cluster, or None for a single host.
+
+    zot v2.1.20 pkg/api/config/config.go ClusterConfig (members, hashKey, tls) and IsClustered (more than one
+    member); pkg/cli/server/root.go validateClusterConfig (at least one member, a 16-character hashKey:
+    siphash's 128-bit key); pkg/api/proxy.go: each repository belongs to the member chosen by siphash over
+    the members' list, the others proxy to it (with tls.cacert to verify it when zot serves TLS).
+    """
+    if members is None:
+        return None
+    if not isinstance(members, (list, tuple)) or not all(isinstance(m, str) for m in members):
+        _fail("zot_cluster_members", "must be a list of host:port strings")
+    if len(members) < 2:
+        return None
+    for index, member in enumerate(members):
+        if not _socket_ok(member):
+            _fail("zot_cluster_members[%d]" % index, "%r is not host:port (zot splits each member with "
+                                                     "net.SplitHostPort)" % member)
+    if len(set(members)) != len(members):
+        _fail("zot_cluster_members", "lists a member twice")
+    if not isinstance(hash_key, str) or len(hash_key.encode("utf-8")) != CLUSTER_HASH_KEY_LENGTH:
+        _fail("zot_cluster_hash_key", "must be exactly %d characters (bytes): zot's siphash needs a 128-bit key "
+                                      "(its value is not shown)" % CLUSTER_HASH_KEY_LENGTH)
+    cluster = {"members": list(members), "hashKey": hash_key}
+    if cacert:
+        cluster["tls"] = {"cacert": cacert}
+    return cluster
+
+
 def generate(options):
     """(config dict, sync credentials dict, warnings) from structured options.
 
@@ -1475,6 +1817,7 @@ def generate(options):
         _set(retention, "delay", opt["retention_delay"])
         retention["policies"] = policies
         storage["retention"] = retention
+    _shared_storage(storage, opt)
     config["storage"] = storage
 
     http = {}
@@ -1518,6 +1861,9 @@ def generate(options):
             ratelimit["methods"] = [dict(m) for m in opt["ratelimit_methods"]]
         http["ratelimit"] = ratelimit
     config["http"] = http
+    cluster = cluster_config(opt["cluster_members"], opt["cluster_hash_key"], opt["cluster_tls_cacert"])
+    if cluster:
+        config["cluster"] = cluster
 
     log = {}
     _set(log, "level", opt["log_level"])

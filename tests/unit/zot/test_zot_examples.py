@@ -111,7 +111,8 @@ NOT_EXPRESSIBLE = {
     "config-retention.json": "tag-pattern rules, pulledWithin, keepUntagged and subPaths: namespace retention is "
                              "keep_tags (mostRecentlyPushedCount) and max_age_days (pushedWithin) only",
     "config-gc-periodic.json": "storage.subPaths (a second store): the role runs one filesystem store",
-    "config-s3.json": "S3 storage and DynamoDB cache drivers with subPaths: the role runs one filesystem store",
+    "config-s3.json": "DynamoDB cache drivers and subPaths: the role runs one store, filesystem or s3 with a Redis "
+                      "remote cache (zot_storage, zot_redis; tests/unit/zot/test_zot_ha.py)",
 }
 
 

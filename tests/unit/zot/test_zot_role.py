@@ -60,4 +60,5 @@ def test_error_messages_name_real_variables():
     role_options = _load("vars", "main.yml")["_zot_options"]
     for option in FIXED_BY_ROLE:
         uses = re.findall(r"\bzot_[a-z_]+", str(role_options[option[len("zot_"):]]))
-        assert uses in ([], ["zot_sync_enabled"]), (option, uses)
+        # zot_bind_address / zot_port: a scale-out member listens on the host's network (issue 17)
+        assert uses in ([], ["zot_sync_enabled"], ["zot_bind_address"], ["zot_port"]), (option, uses)
