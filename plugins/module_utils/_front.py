@@ -541,6 +541,16 @@ def render(settings, access):
         add("  limit_req_zone $binary_remote_addr zone=front_rate:10m rate=%dr/s;" % settings["rate_limit"])
         add("  limit_req_status 429;")
         add("")
+    add("  # The hop from each public server to its internal one, connections kept open between requests")
+    add("  # (clients such as skopeo and Docker open a connection per request; this hop need not).")
+    for port in [settings["internal_port"]] + [m["listen"] + MIRROR_INTERNAL_OFFSET for m in settings["mirrors"]]:
+        add("  upstream %s {" % _internal_upstream(port))
+        add("    server 127.0.0.1:%d;" % port)
+        add("    keepalive 16;")
+        add("  }")
+    add("")
+    if settings["auth_service"]:
+        _direct_route(add, settings, allow)
     if settings["auth_service"].startswith("unix:"):
         add("  # The authentication service on its Unix socket, connections kept open between requests.")
         add("  upstream front_auth_service {")
@@ -548,8 +558,8 @@ def render(settings, access):
         add("    keepalive 16;")
         add("  }")
         add("")
-    add("  # Public: authentication.")
-    _public_server(add, settings, settings["listen_port"])
+    add("  # Public: authentication%s." % (" (and the route of allowed requests)" if settings["auth_service"] else ""))
+    _public_server(add, settings, settings["listen_port"], direct=bool(settings["auth_service"]))
     add("")
     add("  # Internal: authorization, then the registry.")
     add("  server {")
@@ -582,9 +592,48 @@ def render(settings, access):
     return "\n".join(out) + "\n", warnings
 
 
-def _public_server(add, settings, listen_port):
+def _internal_upstream(port):
+    return "front_internal_%d" % port
+
+
+def _direct_route(add, settings, allow):
+    """Maps that let the public server send an allowed request straight to the registry.
+
+    The same rules as the internal server's $front_allow and $front_mount_allow (the same map
+    entries), keyed on $front_user: the name the authentication service verified, set by
+    auth_request_set, never a client's header. Only ``11`` (allowed, and the mount source readable)
+    goes straight to the registry; everything else takes the internal server, which decides again
+    and answers 403. The maps are evaluated by proxy_pass, in the content phase, after
+    auth_request (nginx's access phase) has set $front_user."""
+    add("  # Allowed requests straight to the registry: the internal server's rules on the verified user.")
+    add('  map "$front_user:$front_ns:$front_action" $front_allow_verified {')
+    add("    default 0;")
+    add('    ":%s:read" 1;' % BASE)
+    for line in allow:
+        add(line)
+    add("  }")
+    add('  map "$front_user:$front_from_ns:read" $front_mount_verified {')
+    add("    default 0;")
+    add('    "~^[^:]*:%s:read$" 1;' % NO_MOUNT)
+    for line in allow:
+        add(line)
+    add("  }")
+    add('  map "$front_allow_verified$front_mount_verified" $front_route {')
+    add('    "11" %s;' % settings["upstream"])
+    add("    default %s;" % _internal_upstream(settings["internal_port"]))
+    add("  }")
+    add("  # The verified user name goes to the internal server only (the registry has no use for it).")
+    add("  map $front_route $front_route_user {")
+    add('    %s $front_user;' % _internal_upstream(settings["internal_port"]))
+    add('    default "";')
+    add("  }")
+    add("")
+
+
+def _public_server(add, settings, listen_port, direct=False):
     """A public server on ``listen_port``: TLS, the rate limit, authentication (the service, or auth_basic
-    without it), then the internal server of ``settings["internal_port"]``."""
+    without it), then the internal server of ``settings["internal_port"]`` (``direct``: what the verified
+    user may do goes straight to the registry, see _direct_route)."""
     add("  server {")
     if settings["tls_certificate"]:
         add("    listen %d ssl;" % listen_port)
@@ -597,7 +646,7 @@ def _public_server(add, settings, listen_port):
     if settings["rate_limit"]:
         add("    limit_req zone=front_rate burst=%d nodelay;" % settings["rate_limit_burst"])
     if settings["auth_service"]:
-        _auth_request_locations(add, settings)
+        _auth_request_locations(add, settings, direct)
     else:
         add("    location /v2/ {")
         add("      auth_basic $front_realm;")
@@ -609,19 +658,24 @@ def _public_server(add, settings, listen_port):
     add("  }")
 
 
-def _proxy_to_internal(add, settings, user_variable):
+def _proxy_to_internal(add, settings, user_variable, direct=False):
     add("      add_header Docker-Distribution-Api-Version $front_api_version always;")
     add("      proxy_set_header Host $http_host;")
     add("      proxy_set_header X-Forwarded-Proto $scheme;")
     add("      proxy_set_header X-Real-IP $remote_addr;")
     add("      proxy_set_header Connection \"\";")
     add("      # Set here, never taken from the client: empty (not sent) for anonymous requests.")
-    add("      proxy_set_header %s %s;" % (HEADER, user_variable))
-    add("      proxy_pass http://127.0.0.1:%d;" % settings["internal_port"])
+    if direct:
+        add("      proxy_set_header %s $front_route_user;" % HEADER)
+        add("      # The registry when the verified user may do this, else the internal server (403).")
+        add("      proxy_pass http://$front_route;")
+    else:
+        add("      proxy_set_header %s %s;" % (HEADER, user_variable))
+        add("      proxy_pass http://%s;" % _internal_upstream(settings["internal_port"]))
     add("    }")
 
 
-def _auth_request_locations(add, settings):
+def _auth_request_locations(add, settings, direct=False):
     """/v2/ authenticated by the service (Basic verified once, or a token), /token proxied to it."""
     keepalive = settings["auth_service"].startswith("unix:")
 
@@ -644,7 +698,7 @@ def _auth_request_locations(add, settings):
     add("      auth_request /_front_auth;")
     add("      auth_request_set $front_user $upstream_http_x_front_user;")
     add("      error_page 401 = @front_unauthorized;")
-    _proxy_to_internal(add, settings, "$front_user")
+    _proxy_to_internal(add, settings, "$front_user", direct)
     add("    location = /_front_auth {")
     add("      internal;")
     add("      if ($front_auth_skip = 01) {")

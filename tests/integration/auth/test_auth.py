@@ -133,6 +133,45 @@ def test_catalog_scope_only_for_admins(secure):
     assert PRIVATE + "/lib" in response.json()["repositories"]
 
 
+def first_layer(layout):
+    """The digest of the first layer of the image tagged in an OCI layout."""
+    def blob(digest):
+        with open(os.path.join(layout, "blobs", *digest.split(":", 1)), "rb") as handle:
+            return json.load(handle)
+    with open(os.path.join(layout, "index.json"), "rb") as handle:
+        manifest = json.load(handle)["manifests"][0]["digest"]
+    return blob(manifest)["layers"][0]["digest"]
+
+
+def test_front_authorizes_the_verified_user_never_a_header_of_the_client(secure, pushed):
+    """What the verified user may do goes from the public server straight to the registry (issue 13);
+    the rest still meets the internal server's 403. A client's own X-Oci-Front-User changes nothing."""
+    spoof = {"X-Oci-Front-User": "boss", "Accept": MANIFEST}
+
+    def ask(method, path, auth=None, headers=spoof):
+        return requests.request(method, secure.url + path, headers=headers, auth=auth, verify=secure.ca, timeout=30)
+
+    alice = creds("alice")
+    refused = ask("POST", "/v2/%s/base/blobs/uploads/" % PLATFORM, alice)
+    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "DENIED"
+    assert ask("GET", "/v2/_catalog", alice).status_code == 403
+    assert ask("POST", "/v2/%s/app/blobs/uploads/" % PUBLIC).status_code == 401
+    assert ask("GET", "/v2/%s/lib/manifests/v1" % PRIVATE).status_code == 401
+    # Allowed: the registry itself answers (an upload session, its API version header).
+    started = ask("POST", "/v2/%s/lib/blobs/uploads/" % PRIVATE, alice, headers={})
+    assert started.status_code == 202 and started.headers.get("Docker-Upload-UUID"), started.headers
+    assert started.headers["Docker-Distribution-Api-Version"] == "registry/2.0"
+    # A cross-repository mount needs read on its source: the front refuses one from a repository outside
+    # every namespace (admins only), and lets the registry mount one from the public namespace.
+    layer = first_layer(pushed)
+    path = "/v2/%s/lib/blobs/uploads/?mount=%s&from=" % (PRIVATE, layer)
+    refused = ask("POST", path + "elsewhere/app", alice, headers={})
+    assert refused.status_code == 403 and "source repository" in refused.json()["errors"][0]["message"]
+    mounted = ask("POST", path + PUBLIC + "/app", alice, headers={})
+    assert mounted.status_code == 201, mounted.text
+    assert mounted.headers["Docker-Content-Digest"] == layer
+
+
 def test_wrong_password_is_refused(secure):
     assert token(secure, ["repository:%s/app:pull" % PUBLIC], auth=("alice", "not-her-password")).status_code == 401
     assert get(secure, "/v2/", auth=("alice", "not-her-password")).status_code == 401

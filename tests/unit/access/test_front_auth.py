@@ -80,13 +80,56 @@ def test_config_asks_the_service_instead_of_auth_basic():
     assert "auth_basic" not in text
     assert "auth_request /_front_auth;" in text
     assert "set $front_auth http://oci-registry-auth:5001;" in text
-    assert "proxy_set_header X-Oci-Front-User $front_user;" in text
+    # The verified user, sent only on the way to the internal server (see the direct route below).
+    assert "proxy_set_header X-Oci-Front-User $front_route_user;" in text
+    assert re.search(r"map \$front_route \$front_route_user \{\n    front_internal_8081 \$front_user;\n", text)
     # The main request's path, arguments and anonymous decision, not the subrequest's own.
     assert "set $front_path $uri;" in text and "proxy_set_header X-Front-Uri $front_path;" in text
     assert "proxy_set_header X-Front-Anonymous $front_anonymous_read;" in text
     # An anonymous token opens /v2/ (only a verified request reaches the internal server).
     assert '":_base:read" 1;' in text
     assert "location = /token" in text and "limit_except GET" in text
+
+
+def _map(text, header):
+    start = text.index("  map %s {" % header)
+    return text[start:text.index("\n  }", start)].split("\n")[1:]
+
+
+def test_allowed_requests_go_straight_to_the_registry_on_the_same_rules():
+    """Issue 13: the public server sends what the verified user may do to the registry itself, with
+    the internal server's own rules; anything else still goes through the internal server (403)."""
+    text, _w = _front.render(SETTINGS, platform_access())
+    assert text.count("{") == text.count("}")
+    internal = [line for line in _map(text, '"$http_x_oci_front_user:$front_ns:$front_action" $front_allow')
+                if not line.lstrip().startswith("#")]
+    verified = _map(text, '"$front_user:$front_ns:$front_action" $front_allow_verified')
+    assert verified == internal and '    "~^admin:" 1;' in verified and '    ":_base:read" 1;' in verified
+    mount = _map(text, '"$http_x_oci_front_user:$front_from_ns:read" $front_mount_allow')
+    assert _map(text, '"$front_user:$front_from_ns:read" $front_mount_verified') == mount
+    # Keyed on $front_user (auth_request_set, from the service), never on a client's header.
+    assert text.count("$http_x_oci_front_user") == 2
+    assert text.index("  server {") > text.index("$front_mount_verified {")
+    route = _map(text, '"$front_allow_verified$front_mount_verified" $front_route')
+    assert route == ['    "11" oci-registry:5000;', "    default front_internal_8081;"]
+    public = text[text.index("    location /v2/ {"):]
+    public = public[:public.index("\n    }")]
+    assert "proxy_pass http://$front_route;" in public and "auth_request /_front_auth;" in public
+    # The internal server is unchanged: it decides again and answers 403.
+    assert "listen 127.0.0.1:8081;" in text and "if ($front_allow = 0) {" in text
+
+
+def test_every_internal_hop_keeps_its_connections():
+    settings = dict(SETTINGS, mirrors=[{"name": "hub", "namespace": "provisioning-test", "url": "https://hub.example",
+                                        "listen": 5101, "port": 5101, "upstream": "oci-registry-hub:5000"}])
+    text, _w = _front.render(settings, platform_access())
+    for port in (8081, 8101):
+        upstream = re.search(r"(?s)upstream front_internal_%d \{(.*?)\}" % port, text).group(1)
+        assert "server 127.0.0.1:%d;" % port in upstream and "keepalive 16;" in upstream
+    assert "proxy_pass http://front_internal_8101;" in text  # the mirror's public server, to its internal one
+    assert "proxy_pass http://127.0.0.1:" not in text
+    basic, _w = _front.render(dict(SETTINGS, auth_service=""), platform_access())
+    assert "proxy_pass http://front_internal_8081;" in basic and "$front_route" not in basic
 
 
 def test_config_without_the_service_keeps_auth_basic():

@@ -74,7 +74,7 @@ def test_server_blocks_of_a_mirror():
     assert text.count("{") == text.count("}")
     hub = text[text.index("# Mirror hub"):]
     assert "listen 5101;" in hub and "listen 127.0.0.1:8101;" in hub
-    assert "proxy_pass http://127.0.0.1:8101;" in hub                 # public -> its own internal server
+    assert "proxy_pass http://front_internal_8101;" in hub                 # public -> its own internal server
     assert 'location ~ "^/v2/cache/hub/(?:library/[^/]*|team/.*)/(?:manifests|blobs|tags|referrers)/"' in hub
     # the upstream variable is set before the rewrite, whose break ends the rewrite directives
     assert re.search(r"set \$front_mirror_upstream http://oci-registry-mirror-hub:5000;\n\s+rewrite "
