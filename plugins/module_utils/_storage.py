@@ -359,3 +359,92 @@ def probe_s3(storage, name="oci_registry_storage", check_mode=False, timeout=10)
         return {"bucket": storage["s3"]["bucket"], "endpoint": storage["s3"]["endpoint"], "wrote": False, "key": None}
     key = probe.write()
     return {"bucket": storage["s3"]["bucket"], "endpoint": storage["s3"]["endpoint"], "wrote": True, "key": key}
+
+
+# -- Redis (oci_registry_redis as the roles receive it: {address, password, db, tls} or {}) ----------------
+
+REDIS_KEYS = ("address", "password", "db", "tls")
+ADDRESS_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+
+
+def normalize_redis(value, name="distribution_redis"):
+    """{} (no Redis) or {address, password, db, tls}; raises StorageError naming each bad key."""
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict):
+        raise StorageError(["%s: must be a dict {address, password, db, tls} or {} for no Redis, got %s"
+                            % (name, type(value).__name__)])
+    problems = []
+    unknown = sorted(str(k) for k in value if k not in REDIS_KEYS)
+    if unknown:
+        problems.append("%s: unknown key(s) %s; valid keys: %s" % (name, ", ".join(unknown), ", ".join(REDIS_KEYS)))
+    address = value.get("address")
+    match = ADDRESS_RE.match(address) if isinstance(address, str) else None
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        problems.append("%s.address: must be host:port of the Redis server, such as redis.example:6379, got %s"
+                        % (name, _describe(address)))
+    password = value.get("password")
+    if password == "":
+        password = None
+    if password is not None and not isinstance(password, str):
+        problems.append("%s.password: must be a string (its value is not shown)" % name)
+    db = _int(value.get("db", 0) if value.get("db") is not None else 0, name + ".db", problems)
+    if db is not None and not 0 <= db <= 15:
+        problems.append("%s.db: must be a Redis database number 0-15, got %d" % (name, db))
+    tls = _bool(value.get("tls", False) if value.get("tls") is not None else False, name + ".tls", problems)
+    if problems:
+        raise StorageError(problems)
+    return {"address": address, "password": password, "db": db, "tls": tls}
+
+
+# -- Distribution's configuration (reference/distribution/docs/configuration.md, storage-driver-s3.md) ----
+
+def distribution_config(storage, redis=None, v2=False, rootdirectory="/var/lib/registry",
+                        name="distribution_storage", redis_name="distribution_redis"):
+    """The part of Distribution's config.yml that storage and Redis decide, to merge into the rest.
+
+    filesystem: storage.filesystem.rootdirectory. s3: storage.s3 (accesskey, secretkey, region,
+    regionendpoint, bucket, secure, skipverify, v4auth, chunksize, rootdirectory) and storage.redirect
+    (disable unless redirect is true: clients never reach the store). Distribution 3.x (v2 false) needs
+    forcepathstyle with regionendpoint (storage-driver-s3.md, "regionendpoint"); 2.8 has no such key and uses
+    path style whenever regionendpoint is set. A Redis: storage.cache.blobdescriptor redis and the redis
+    section - 2.8 reads ``addr``, 3.x ``addrs`` (a list; configuration.md, "redis").
+    """
+    storage = normalize_storage(storage, name)
+    redis = normalize_redis(redis, redis_name)
+    out = {"storage": {}}
+    if storage["type"] == "filesystem":
+        out["storage"]["filesystem"] = {"rootdirectory": rootdirectory}
+    else:
+        s3 = storage["s3"]
+        driver = {"region": s3["region"], "bucket": s3["bucket"], "v4auth": True,
+                  "chunksize": s3["chunk_size_mb"] * 1024 * 1024}
+        if s3["access_key"] is not None:
+            driver["accesskey"] = s3["access_key"]
+            driver["secretkey"] = s3["secret_key"]
+        if s3["endpoint"]:
+            driver["regionendpoint"] = s3["endpoint"]
+            driver["secure"] = s3["endpoint"].startswith("https://")
+            if not v2:
+                driver["forcepathstyle"] = bool(s3["path_style"])
+        elif not v2 and s3["path_style"]:
+            driver["forcepathstyle"] = True
+        if not s3["tls_verify"]:
+            driver["skipverify"] = True
+        if s3["root_directory"]:
+            driver["rootdirectory"] = s3["root_directory"]
+        out["storage"]["s3"] = driver
+        out["storage"]["redirect"] = {"disable": not s3["redirect"]}
+    if redis:
+        out["storage"]["cache"] = {"blobdescriptor": "redis"}
+        section = {"db": redis["db"]}
+        if v2:
+            section["addr"] = redis["address"]
+        else:
+            section["addrs"] = [redis["address"]]
+        if redis["password"] is not None:
+            section["password"] = redis["password"]
+        if redis["tls"]:
+            section["tls"] = {"enabled": True}
+        out["redis"] = section
+    return out
