@@ -108,7 +108,7 @@ def test_push_lands_in_the_bucket_and_a_second_registry_serves_it(deployed, s3_s
                         "-v", "%s:/etc/docker/registry/config.yml:ro" % path, DISTRIBUTION_IMAGE],
                        check=True, capture_output=True, timeout=60)
         replica = type("Replica", (), {"host": "127.0.0.1:%d" % port, "env": deployed.env})()
-        command = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--retry", "20", "--retry-connrefused",
+        command = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--retry", "30", "--retry-all-errors", "--max-time", "5",
                    "--retry-delay", "1", "http://%s/v2/" % replica.host]
         answer = subprocess.run(command, capture_output=True, text=True, check=False).stdout
         logs = subprocess.run(["docker", "logs", "--tail", "30", name], capture_output=True, text=True, check=False)
@@ -118,6 +118,20 @@ def test_push_lands_in_the_bucket_and_a_second_registry_serves_it(deployed, s3_s
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=False)
         os.unlink(path)
         os.rmdir(workdir)
+
+
+def test_check_mode_with_diff_reports_a_new_secret_without_showing_it(deployed, s3_store):
+    # (One more run only: a full deploy.yml run takes 1-2 minutes on the loaded test bed.)
+    new_secret = "hs-" + uuid.uuid4().hex
+    check = deployed.playbook("deploy.yml", "--check", "--diff", oci_registry_http_secret=new_secret)
+    assert check.rc == 0, check
+    # The changed http.secret would rewrite config.yml: reported, but neither the content nor the diff shown.
+    assert "TASK [provisioning.oci_registry.distribution : Configure | Write config.yml" in check.output, check
+    assert check.changed >= 1, check
+    for secret in (s3_store["secret_key"], deployed.http_secret, new_secret):
+        assert secret not in check.output
+    with open(os.path.join(deployed.config_dir, "config.yml")) as handle:
+        assert yaml.safe_load(handle)["http"]["secret"] == deployed.http_secret
 
 
 def test_a_missing_bucket_fails_the_preflight_before_anything_is_created(s3_store):
