@@ -154,3 +154,23 @@ def test_a_missing_bucket_fails_the_preflight_before_anything_is_created(s3_stor
     finally:
         remove_distribution(dep.name)
         dep.remove()
+
+
+def test_bad_storage_values_are_named_before_anything_changes(s3_store):
+    dep = SecureDeployment(users=[])
+    dep.vars["oci_registry_storage"] = {"type": "s3", "s3": {
+        "endpoint": "rgw.example:7480", "bucket": "Bad_Bucket", "chunk_size_mb": 2,
+        "access_key": s3_store["access_key"], "secret_key": s3_store["secret_key"]}}
+    try:
+        run = dep.playbook("deploy.yml")
+        assert run.rc != 0, run
+        for expected in ("oci_registry_storage.s3.endpoint: 'rgw.example:7480' must start with http:// or https://",
+                         "oci_registry_storage.s3.bucket: 'Bad_Bucket' (str) is not a bucket name",
+                         "oci_registry_storage.s3.chunk_size_mb: must be between 5 and 5120"):
+            assert expected in run.output, run
+        assert s3_store["secret_key"] not in run.output
+        # Stopped before the probe and before anything on the host.
+        assert "TASK [Storage | Prove that the S3 bucket can be written" not in run.output
+        assert not os.path.exists(dep.config_dir) and not os.path.exists(dep.vars["oci_registry_data_dir"])
+    finally:
+        dep.remove()
