@@ -22,6 +22,9 @@ export OCI_TEST_NGINX_IMAGE ?= oci-registry-test/nginx:bookworm
 export OCI_TEST_POSTGRES_IMAGE ?= oci-registry-test/postgres:15
 export OCI_TEST_ZOT_STANDIN_IMAGE ?= oci-registry-test/zot-standin:v2.1.20
 export OCI_TEST_FRONT_AUTH_IMAGE ?= oci-registry-test/front-auth:bookworm
+export OCI_TEST_RGW_IMAGE ?= oci-registry-test/rgw:bookworm
+export OCI_TEST_REDIS_IMAGE ?= oci-registry-test/redis:bookworm
+export OCI_TEST_HAPROXY_IMAGE ?= oci-registry-test/haproxy:bookworm
 
 .PHONY: help venv link bed reference demo test sanity lint pytest unit integration molecule bench build clean
 

@@ -11,3 +11,22 @@ if not os.path.exists(LINK):
     raise RuntimeError("%s is missing: run `make link` (the Makefile's test targets do)" % LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_store():
+    """One real S3 store (radosgw) per run, shared by xdist workers: see tests/s3store.py.
+
+    Yields a dict {endpoint, container, network_address, access_key, secret_key, region} with
+    .bucket(name) (a fresh bucket per call), .keys(bucket, prefix) and .client() (botocore).
+    """
+    from tests import s3store
+
+    store = s3store.acquire()
+    try:
+        yield store
+    finally:
+        s3store.release(store)

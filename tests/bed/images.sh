@@ -14,6 +14,11 @@
 #                                config checker                                  (oci-registry-test/zot-standin:v2.1.20)
 #   OCI_TEST_FRONT_AUTH_IMAGE    Debian python3-bcrypt + python3-jwt: the access front's auth service
 #                                (oci-registry-test/front-auth:bookworm; context roles/distribution/files/front-auth)
+#   OCI_TEST_RGW_IMAGE           Ceph 16 radosgw, one node, memstore: real S3 (port 7480); env RGW_ACCESS_KEY,
+#                                RGW_SECRET_KEY, RGW_BUCKETS; prints "RGW READY" (oci-registry-test/rgw:bookworm)
+#   OCI_TEST_REDIS_IMAGE         Debian redis-server, run like the official image  (oci-registry-test/redis:bookworm)
+#   OCI_TEST_HAPROXY_IMAGE       Debian haproxy, run like the official image (config at
+#                                /usr/local/etc/haproxy/haproxy.cfg)              (oci-registry-test/haproxy:bookworm)
 #
 # Running the host image. It needs exactly these options (`--privileged` does not work here):
 #   --cap-add SYS_ADMIN --cap-add NET_ADMIN
@@ -46,6 +51,9 @@ zot_standin_image=${OCI_TEST_ZOT_STANDIN_IMAGE:-oci-registry-test/zot-standin:v2
 # The project files the zot stand-in carries (its config checker), added to its build context.
 zot_standin_files=(plugins/module_utils/_zot_config.py plugins/module_utils/_errors.py)
 front_auth_image=${OCI_TEST_FRONT_AUTH_IMAGE:-oci-registry-test/front-auth:bookworm}
+rgw_image=${OCI_TEST_RGW_IMAGE:-oci-registry-test/rgw:bookworm}
+redis_image=${OCI_TEST_REDIS_IMAGE:-oci-registry-test/redis:bookworm}
+haproxy_image=${OCI_TEST_HAPROXY_IMAGE:-oci-registry-test/haproxy:bookworm}
 
 # The classic builder: BuildKit needs the buildx plugin, which this machine does not have.
 export DOCKER_BUILDKIT=0
@@ -162,7 +170,8 @@ base_hash=$(printf '%s minbase python3 v1' "$suite" | sha256sum | cut -c1-16)
 ensure "$base_image" "$base_hash" build_base "$base_hash"
 
 # Built FROM the base image, each from its directory under tests/bed/images/.
-for spec in "distribution $distribution_image" "host $host_image" "barehost $barehost_image" "nginx $nginx_image" "postgres $postgres_image"; do
+for spec in "distribution $distribution_image" "host $host_image" "barehost $barehost_image" "nginx $nginx_image" "postgres $postgres_image" \
+  "rgw $rgw_image" "redis $redis_image" "haproxy $haproxy_image"; do
   read -r name image <<<"$spec"
   hash=$(context_hash "$contexts/$name")
   ensure "$image" "$hash" build_context "$image" "$contexts/$name" "$hash"
