@@ -71,7 +71,9 @@ def cmd_digests(args):
     found = {}
     for address in args.replica:
         digest, error = manifest_digest(address, args, args.tag)
-        ok, seconds, pull_error = pull(address, args, args.tag, os.path.join(args.work, "pull-" + address))
+        # No colon in the layout's path: skopeo's oci: transport takes what follows the first one as the tag.
+        dest = os.path.join(args.work, "pull-" + address.replace(":", "_"))
+        ok, seconds, pull_error = pull(address, args, args.tag, dest)
         found[address] = {"digest": digest, "error": error, "pulled": ok, "pull_error": pull_error}
     digests = set(v["digest"] for v in found.values())
     return {"ok": len(digests) == 1 and None not in digests and all(v["pulled"] for v in found.values()),
