@@ -104,6 +104,12 @@ def _running(client, name):
         return False
 
 
+def _write(path, state):
+    # The state holds the store's secret key: 0600, in a 0700 directory.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        json.dump(state, handle)
+
+
 def acquire():
     """Returns the run's store, starting it when no worker has; counts this worker as a user."""
     client = docker.from_env()
@@ -123,8 +129,7 @@ def acquire():
         if state is None:
             state = {"store": _start(client), "users": 0}
         state["users"] += 1
-        with open(state_path, "w") as handle:
-            json.dump(state, handle)
+        _write(state_path, state)
     return S3Store(state["store"])
 
 
@@ -138,8 +143,7 @@ def release(store):
             state = json.load(handle)
         state["users"] -= 1
         if state["users"] > 0:
-            with open(state_path, "w") as handle:
-                json.dump(state, handle)
+            _write(state_path, state)
             return
         os.unlink(state_path)
         try:
