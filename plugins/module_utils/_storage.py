@@ -74,8 +74,21 @@ class StorageProbeError(OciRegistryError):
     """The S3 store refused or could not be reached; the message names the key to fix."""
 
 
+def _type_name(value):
+    # Ansible 2.19 hands filters tagged subclasses (_AnsibleTaggedStr ...): name the plain type.
+    for kind in (bool, int, float, str, list, dict):
+        if isinstance(value, kind):
+            return kind.__name__
+    return type(value).__name__
+
+
 def _describe(value):
-    return "%r (%s)" % (value, type(value).__name__)
+    plain = value
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            plain = kind(value)
+            break
+    return "%r (%s)" % (plain, _type_name(value))
 
 
 def _bool(value, key, problems):
@@ -133,7 +146,7 @@ def normalize_storage(value, name="oci_registry_storage"):
         value = {}
     if not isinstance(value, dict):
         raise StorageError(["%s: must be a dict such as {type: filesystem} or {type: s3, s3: {bucket: ...}}, got %s"
-                            % (name, type(value).__name__)])
+                            % (name, _type_name(value))])
     unknown = sorted(str(k) for k in value if k not in ("type", "s3"))
     if unknown:
         problems.append("%s: unknown key(s) %s; valid keys: type, s3" % (name, ", ".join(unknown)))
@@ -149,7 +162,7 @@ def normalize_storage(value, name="oci_registry_storage"):
     where = name + ".s3"
     if not isinstance(s3, dict):
         problems.append("%s: required with type s3, a dict with at least bucket (keys: %s), got %s"
-                        % (where, ", ".join(S3_KEYS), "nothing" if s3 is None else type(s3).__name__))
+                        % (where, ", ".join(S3_KEYS), "nothing" if s3 is None else _type_name(s3)))
         raise StorageError(problems)
     unknown = sorted(str(k) for k in s3 if k not in S3_KEYS)
     if unknown:
@@ -373,7 +386,7 @@ def normalize_redis(value, name="distribution_redis"):
         return {}
     if not isinstance(value, dict):
         raise StorageError(["%s: must be a dict {address, password, db, tls} or {} for no Redis, got %s"
-                            % (name, type(value).__name__)])
+                            % (name, _type_name(value))])
     problems = []
     unknown = sorted(str(k) for k in value if k not in REDIS_KEYS)
     if unknown:

@@ -24,7 +24,7 @@ def bare_python(tmp_path_factory):
     venv = tmp_path_factory.mktemp("bare-python") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    for lib in ("requests", "cryptography", "passlib"):
+    for lib in ("requests", "cryptography", "passlib", "botocore"):
         probe = subprocess.run([str(python), "-c", "import %s" % lib], capture_output=True, check=False)
         assert probe.returncode != 0, "%s can import %s: not a bare interpreter" % (python, lib)
     return str(python)
@@ -55,8 +55,12 @@ def _deploy(tmp_path, python, *extra):
         # Harbor keeps its users itself: no htpasswd, so passlib is not asked for.
         (["-e", "registry_type=harbor", "-e", "oci_registry_tls=false", "-e", "harbor_installer_sha256=" + "0" * 64],
          ["requests ("], ["passlib", "cryptography ("]),
+        # S3 storage: botocore too, for the bucket probe (oci_storage).
+        (["-e", "registry_type=distribution", "-e", "oci_registry_tls=false",
+          "-e", '{"oci_registry_storage": {"type": "s3", "s3": {"bucket": "registry"}}}'],
+         ["requests (", "passlib with a bcrypt backend", "botocore ("], ["cryptography ("]),
     ],
-    ids=["distribution-tls", "distribution-plain", "harbor-plain"],
+    ids=["distribution-tls", "distribution-plain", "harbor-plain", "distribution-s3"],
 )
 def test_opt_out_refuses_naming_every_missing_library_and_changes_nothing(tmp_path, bare_python, extra, missing,
                                                                           not_missing):

@@ -108,7 +108,7 @@ def test_push_lands_in_the_bucket_and_a_second_registry_serves_it(deployed, s3_s
                         "-v", "%s:/etc/docker/registry/config.yml:ro" % path, DISTRIBUTION_IMAGE],
                        check=True, capture_output=True, timeout=60)
         replica = type("Replica", (), {"host": "127.0.0.1:%d" % port, "env": deployed.env})()
-        command = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--retry", "20", "--retry-connrefused",
+        command = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--retry", "30", "--retry-all-errors", "--max-time", "5",
                    "--retry-delay", "1", "http://%s/v2/" % replica.host]
         answer = subprocess.run(command, capture_output=True, text=True, check=False).stdout
         logs = subprocess.run(["docker", "logs", "--tail", "30", name], capture_output=True, text=True, check=False)
@@ -118,6 +118,20 @@ def test_push_lands_in_the_bucket_and_a_second_registry_serves_it(deployed, s3_s
         subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=False)
         os.unlink(path)
         os.rmdir(workdir)
+
+
+def test_check_mode_with_diff_reports_a_new_secret_without_showing_it(deployed, s3_store):
+    # (One more run only: a full deploy.yml run takes 1-2 minutes on the loaded test bed.)
+    new_secret = "hs-" + uuid.uuid4().hex
+    check = deployed.playbook("deploy.yml", "--check", "--diff", oci_registry_http_secret=new_secret)
+    assert check.rc == 0, check
+    # The changed http.secret would rewrite config.yml: reported, but neither the content nor the diff shown.
+    assert "TASK [provisioning.oci_registry.distribution : Configure | Write config.yml" in check.output, check
+    assert check.changed >= 1, check
+    for secret in (s3_store["secret_key"], deployed.http_secret, new_secret):
+        assert secret not in check.output
+    with open(os.path.join(deployed.config_dir, "config.yml")) as handle:
+        assert yaml.safe_load(handle)["http"]["secret"] == deployed.http_secret
 
 
 def test_a_missing_bucket_fails_the_preflight_before_anything_is_created(s3_store):
@@ -139,4 +153,24 @@ def test_a_missing_bucket_fails_the_preflight_before_anything_is_created(s3_stor
         assert not [n for n in networks if n.startswith(dep.name)]
     finally:
         remove_distribution(dep.name)
+        dep.remove()
+
+
+def test_bad_storage_values_are_named_before_anything_changes(s3_store):
+    dep = SecureDeployment(users=[])
+    dep.vars["oci_registry_storage"] = {"type": "s3", "s3": {
+        "endpoint": "rgw.example:7480", "bucket": "Bad_Bucket", "chunk_size_mb": 2,
+        "access_key": s3_store["access_key"], "secret_key": s3_store["secret_key"]}}
+    try:
+        run = dep.playbook("deploy.yml")
+        assert run.rc != 0, run
+        for expected in ("oci_registry_storage.s3.endpoint: 'rgw.example:7480' must start with http:// or https://",
+                         "oci_registry_storage.s3.bucket: 'Bad_Bucket' (str) is not a bucket name",
+                         "oci_registry_storage.s3.chunk_size_mb: must be between 5 and 5120"):
+            assert expected in run.output, run
+        assert s3_store["secret_key"] not in run.output
+        # Stopped before the probe and before anything on the host.
+        assert "TASK [Storage | Prove that the S3 bucket can be written" not in run.output
+        assert not os.path.exists(dep.config_dir) and not os.path.exists(dep.vars["oci_registry_data_dir"])
+    finally:
         dep.remove()

@@ -95,3 +95,12 @@ def test_public_view_masks_both_keys_and_leaves_the_input_alone():
     assert SECRET not in repr(shown)
     assert value["s3"]["secret_key"] == SECRET
     assert public_storage({"type": "filesystem"}) == {"type": "filesystem"}
+
+
+def test_subclassed_values_are_described_by_their_plain_type():
+    """Ansible 2.19 passes tagged str subclasses to filters: messages name 'str', not the subclass."""
+    class TaggedStr(str):
+        pass
+
+    found = problems(s3(bucket=TaggedStr("Bad_Bucket")))
+    assert "oci_registry_storage.s3.bucket: 'Bad_Bucket' (str) is not a bucket name" in found[0], found
