@@ -31,7 +31,8 @@ export OCI_TEST_HAPROXY_IMAGE ?= oci-registry-test/haproxy:bookworm
 help:
 	@echo "make demo   deploy a Distribution registry on 127.0.0.1 and show it healthy"
 	@echo "make test   every test: sanity, lint, unit, integration, molecule"
-	@echo "make bench  oci_sync against skopeo sync, the cost of logging in, deploy.yml against a hand-written playbook (figures and ratios)"
+	@echo "make bench  oci_sync against skopeo sync, the cost of logging in, deploy.yml against a hand-written playbook,"
+	@echo "            pulls through haproxy with 1 and 3 replicas (figures and ratios)"
 
 # requirements.txt: run time (controller and hosts); requirements-test.txt: it plus the test tools.
 venv: $(VENV)/.installed
@@ -97,6 +98,7 @@ bench: bed
 	python benchmarks/migrate.py
 	python benchmarks/auth.py
 	python benchmarks/deploy.py
+	python benchmarks/ha.py
 
 build: link
 	ansible-galaxy collection build --force --output-path .build

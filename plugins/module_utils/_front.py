@@ -559,7 +559,7 @@ def render(settings, access):
         add("  }")
         add("")
     add("  # Public: authentication%s." % (" (and the route of allowed requests)" if settings["auth_service"] else ""))
-    _public_server(add, settings, settings["listen_port"], direct=bool(settings["auth_service"]))
+    _public_server(add, settings, settings["listen_port"], direct=bool(settings["auth_service"]), health=True)
     add("")
     add("  # Internal: authorization, then the registry.")
     add("  server {")
@@ -630,10 +630,14 @@ def _direct_route(add, settings, allow):
     add("")
 
 
-def _public_server(add, settings, listen_port, direct=False):
+HEALTH_PATH = "/_front/health"
+
+
+def _public_server(add, settings, listen_port, direct=False, health=False):
     """A public server on ``listen_port``: TLS, the rate limit, authentication (the service, or auth_basic
     without it), then the internal server of ``settings["internal_port"]`` (``direct``: what the verified
-    user may do goes straight to the registry, see _direct_route)."""
+    user may do goes straight to the registry, see _direct_route). With ``health``, also HEALTH_PATH (see
+    _health_location)."""
     add("  server {")
     if settings["tls_certificate"]:
         add("    listen %d ssl;" % listen_port)
@@ -652,10 +656,37 @@ def _public_server(add, settings, listen_port, direct=False):
         add("      auth_basic $front_realm;")
         add("      auth_basic_user_file %s;" % settings["htpasswd_path"])
         _proxy_to_internal(add, settings, "$remote_user")
+    if health:
+        _health_location(add, settings)
     add("    location / {")
     add("      return 404;")
     add("    }")
     add("  }")
+
+
+def _health_location(add, settings):
+    """HEALTH_PATH, without login: the registry's own answer to ``GET /v2/`` (it has no auth of its own behind
+    the front), so a load balancer learns whether the registry behind this front answers: 200 when it does,
+    502/504 from nginx when the registry container is down or does not answer, and 503 when Distribution's
+    health checks fail (Distribution v2.8.3 registry/registry.go, NewRegistry, wraps its app in health.Handler, which answers 503 to every
+    request while a check such as health.storagedriver fails: distribution/health/health.go, Handler). Only
+    GET and HEAD; nothing of the registry's answer but its status reaches the client (the body of /v2/ is
+    ``{}`` and the header names the API version), and it names no repository or user."""
+    add("    # For load balancers (haproxy's httpchk): the registry's status, no login needed.")
+    add("    location = %s {" % HEALTH_PATH)
+    add("      limit_except GET { deny all; }")
+    add("      access_log off;")
+    add("      set $front_health_upstream http://%s;" % settings["upstream"])
+    add("      rewrite ^ /v2/ break;")
+    add("      proxy_set_header Host $http_host;")
+    add("      proxy_set_header Connection \"\";")
+    add("      proxy_set_header %s \"\";" % HEADER)
+    add("      proxy_set_header Authorization \"\";")
+    add("      proxy_pass_request_body off;")
+    add("      proxy_connect_timeout 2s;")
+    add("      proxy_read_timeout 5s;")
+    add("      proxy_pass $front_health_upstream;")
+    add("    }")
 
 
 def _proxy_to_internal(add, settings, user_variable, direct=False):

@@ -8,6 +8,8 @@ base every scenario is merged onto. A scenario may list what it needs in molecul
       - ${OCI_TEST_HOST_IMAGE:-oci-registry-test/host:bookworm}
       - ${OCI_TEST_ZOT_IMAGE}
 
+    s3: true                                   # the pytest run's S3 store (see s3_environment)
+
 An environment variable that is not set names a part that cannot be had on every machine (the zot
 image, Harbor's installer): the scenario is skipped with the reason (never passed). An image that
 is missing from the local engine is a broken test bed (`make bed` builds every image the tests
@@ -17,11 +19,13 @@ The whole output of each run is kept in tests/output/molecule-NAME.log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -57,8 +61,8 @@ def missing_requirements(scenario, env=None):
     if not path.exists():
         return [], []
     data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict) or set(data) - {"env", "images"}:
-        raise ValueError("%s: expected a mapping with the keys env and images, got %r" % (path, data))
+    if not isinstance(data, dict) or set(data) - {"env", "images", "s3"}:
+        raise ValueError("%s: expected a mapping with the keys env, images and s3, got %r" % (path, data))
     skip = ["environment variable %s is not set" % name for name in data.get("env") or [] if not env.get(name)]
     if skip:
         return skip, []
@@ -77,6 +81,41 @@ def missing_requirements(scenario, env=None):
     return [], fail
 
 
+def needs_s3(scenario):
+    path = MOLECULE_DIR / scenario / "requires.yml"
+    return path.exists() and bool((yaml.safe_load(path.read_text()) or {}).get("s3"))
+
+
+@contextlib.contextmanager
+def s3_environment(request, scenario):
+    """For a scenario whose requires.yml says `s3: true`: the run's S3 store (the s3_store fixture, Ceph's radosgw)
+    on a Docker network of the scenario's own, and a fresh bucket. Yields the OCI_HA_* variables molecule.yml reads:
+    OCI_HA_NETWORK (a unique name; the scenario's platforms join it, Molecule neither makes nor removes it),
+    OCI_HA_S3_ENDPOINT (the store's address on that network), OCI_HA_S3_BUCKET, _ACCESS_KEY, _SECRET_KEY, _REGION.
+    The store leaves the network afterwards and the network is removed."""
+    store = request.getfixturevalue("s3_store")
+    network = "oci-%s-%s" % (scenario, uuid.uuid4().hex[:8])
+    subprocess.run(["docker", "network", "create", "--label", "oci-registry-test=" + scenario, network],
+                   stdout=subprocess.DEVNULL, check=True)
+    try:
+        subprocess.run(["docker", "network", "connect", network, store["container"]], check=True)
+        address = subprocess.run(
+            ["docker", "inspect", "-f", '{{ (index .NetworkSettings.Networks "%s").IPAddress }}' % network,
+             store["container"]], stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+        yield {
+            "OCI_HA_NETWORK": network,
+            "OCI_HA_S3_ENDPOINT": "http://%s:7480" % address,
+            "OCI_HA_S3_BUCKET": store.bucket(scenario),
+            "OCI_HA_S3_ACCESS_KEY": store["access_key"],
+            "OCI_HA_S3_SECRET_KEY": store["secret_key"],
+            "OCI_HA_S3_REGION": store["region"],
+        }
+    finally:
+        subprocess.run(["docker", "network", "disconnect", "--force", network, store["container"]],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(["docker", "network", "rm", network], stdout=subprocess.DEVNULL, check=False)
+
+
 def _tail(output):
     if isinstance(output, bytes):
         output = output.decode("utf-8", "replace")
@@ -86,8 +125,16 @@ def _tail(output):
 
 @pytest.mark.integration
 @pytest.mark.parametrize("scenario", _scenarios())
-def test_molecule_scenario(scenario):
-    skip, fail = missing_requirements(scenario)
+def test_molecule_scenario(scenario, request):
+    with contextlib.ExitStack() as stack:
+        env = dict(os.environ)
+        if needs_s3(scenario):
+            env.update(stack.enter_context(s3_environment(request, scenario)))
+        _run_scenario(scenario, env)
+
+
+def _run_scenario(scenario, env):
+    skip, fail = missing_requirements(scenario, env)
     if skip:
         pytest.skip("molecule scenario %r cannot run here: %s" % (scenario, "; ".join(skip)))
     if fail:
@@ -99,7 +146,7 @@ def test_molecule_scenario(scenario):
     log = OUTPUT_DIR / ("molecule-%s.log" % scenario)
     try:
         run = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=TIMEOUT, check=False)
+                             text=True, timeout=TIMEOUT, check=False, env=env)
     except subprocess.TimeoutExpired as exc:
         log.write_text(exc.output.decode("utf-8", "replace") if isinstance(exc.output, bytes) else exc.output or "")
         pytest.fail("`%s` did not finish within %ss (OCI_MOLECULE_TIMEOUT); last %d lines (all in %s):\n%s"

@@ -160,3 +160,23 @@ def test_a_public_namespace_is_read_by_logged_in_users_without_a_grant():
     assert _front.decide(access, "alice", "POST", "/v2/shared/app/blobs/uploads/") == "allow"
     assert _front.decide(access, "bob", "GET", "/v2/closed/app/manifests/v1") == "deny"
     assert _front.decide(access, None, "GET", "/v2/closed/app/manifests/v1") == "challenge"
+
+
+@pytest.mark.parametrize("auth_service", ["", "oci-registry-auth:5001"])
+def test_health_location_for_load_balancers(auth_service):
+    """The main public server answers /_front/health without login with the registry's own status for GET /v2/,
+    credentials stripped; the mirrors' public servers have no such location."""
+    settings = dict(SETTINGS, auth_service=auth_service, tls_certificate="/etc/pki/s.crt", tls_key="/etc/pki/s.key")
+    text, _ = _front.render(settings, platform_access())
+    assert text.count("location = %s {" % _front.HEALTH_PATH) == 1
+    block = text[text.index("location = %s {" % _front.HEALTH_PATH):]
+    block = block[:block.index("\n    }\n")]
+    assert "auth_basic" not in block and "auth_request" not in block
+    assert "limit_except GET { deny all; }" in block
+    assert "set $front_health_upstream http://oci-registry:5000;" in block
+    assert "rewrite ^ /v2/ break;" in block
+    assert 'proxy_set_header Authorization "";' in block
+    assert 'proxy_set_header X-Oci-Front-User "";' in block
+    # In the TLS server of the main port (the one haproxy's check-ssl reaches), before its catch-all 404.
+    server = text[text.index("listen 5000 ssl;"):]
+    assert server.index("location = %s {" % _front.HEALTH_PATH) < server.index("location / {\n      return 404;")
