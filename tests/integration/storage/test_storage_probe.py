@@ -41,8 +41,9 @@ def test_a_missing_bucket_fails_naming_the_bucket(s3_store):
     for check in (False, True):
         rc, result = probe(s3_store, storage(s3_store, "no-such-bucket-oci-test"), check=check)
         assert rc != 0
-        assert result["msg"].startswith("oci_registry_storage.s3.bucket: bucket 'no-such-bucket-oci-test' at %s "
-                                         "does not exist" % s3_store["endpoint"]), result["msg"]
+        expected = "oci_registry_storage.s3.bucket: bucket 'no-such-bucket-oci-test' at %s does not exist" % (
+            s3_store["endpoint"])
+        assert result["msg"].startswith(expected), result["msg"]
 
 
 def test_a_wrong_secret_key_fails_naming_it_without_showing_it(s3_store):

@@ -53,8 +53,8 @@ def test_aws_has_no_endpoint_keys():
     assert "regionendpoint" not in driver and "secure" not in driver and driver["region"] == "eu-west-1"
 
 
-@pytest.mark.parametrize("v2, address_key, address", [(True, "addr", "redis.example:6379"),
-                                                       (False, "addrs", ["redis.example:6379"])])
+@pytest.mark.parametrize("v2, address_key, address", [
+    (True, "addr", "redis.example:6379"), (False, "addrs", ["redis.example:6379"])])
 def test_redis_is_the_blob_descriptor_cache(v2, address_key, address):
     out = distribution_config(s3(), {"address": "redis.example:6379", "password": REDIS_PASSWORD, "db": "2",
                                      "tls": True}, v2=v2)
