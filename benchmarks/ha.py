@@ -84,7 +84,7 @@ def pull_round(base, blobs, clients, seconds):
         n = index
         while time.monotonic() < stop:
             with requests.Session() as session:
-                for _ in range(8):
+                for _request in range(8):
                     digest = blobs[n % len(blobs)]
                     n += 1
                     try:
@@ -118,7 +118,7 @@ def wait_for(predicate, what, timeout=60):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--repeat", type=int, default=3)
@@ -152,10 +152,10 @@ def main():
         base = "http://127.0.0.1:%s" % port
         sock = os.path.join(run_dir, "admin.sock")
         wait_for(lambda: os.path.exists(sock), "haproxy's admin socket")
-        wait_for(lambda: [op for op, _ in server_states(sock).values()] == ["2"] * REPLICAS, "three replicas up")
+        wait_for(lambda: [op for op, _admin in server_states(sock).values()] == ["2"] * REPLICAS, "three replicas up")
 
         layout = Layout(os.path.join(work, "image"))
-        layers = [{"blob.bin": os.urandom(args.layer_mb << 20)} for _ in range(args.layers)]
+        layers = [{"blob.bin": os.urandom(args.layer_mb << 20)} for _layer in range(args.layers)]
         layout.tag(layout.image(None, layers=layers, compress=False), "v1")
         subprocess.run(["skopeo", "copy", "--dest-tls-verify=false", "oci:%s:v1" % layout.path,
                         "docker://127.0.0.1:%s/bench/app:v1" % port], check=True, capture_output=True)
@@ -165,11 +165,11 @@ def main():
 
         results = {1: [], 3: []}
         errors = {1: 0, 3: 0}
-        for _ in range(args.repeat):
+        for _round in range(args.repeat):
             for count in (1, 3):
                 for server in servers[1:]:
                     admin(sock, "set server registry/%s state %s" % (server["name"], "maint" if count == 1 else "ready"))
-                wait_for(lambda: sum(1 for op, _ in server_states(sock).values() if op == "2") == count,
+                wait_for(lambda: sum(1 for op, _admin in server_states(sock).values() if op == "2") == count,
                          "%d replica(s) in service" % count)
                 rate, failed = pull_round(base, blobs, args.clients, args.seconds)
                 results[count].append(rate)

@@ -53,29 +53,29 @@ def test_refused_naming_the_variable(registry_type, storage, redis, replicas, va
 
 
 def test_zot_s3_without_redis_says_why_and_what_is_valid():
-    errors, _ = check("zot", S3, {"mode": "none"}, 1)
+    errors = check("zot", S3, {"mode": "none"}, 1)[0]
     assert "remote cache" in errors[0] and "auto, deploy or external" in errors[0]
 
 
 def test_harbor_several_hosts_need_shared_redis_and_database():
-    errors, _ = check("harbor", S3, {"mode": "none"}, 2)
+    errors = check("harbor", S3, {"mode": "none"}, 2)[0]
     assert [e.split(":")[0] for e in errors] == ["oci_registry_redis.mode", "harbor_external_database"]
 
 
 def test_harbor_filesystem_several_hosts_lists_every_missing_part():
-    errors, _ = check("harbor", FS, {"mode": "auto"}, 3)
+    errors = check("harbor", FS, {"mode": "auto"}, 3)[0]
     assert [e.split(":")[0] for e in errors] == ["oci_registry_storage", "oci_registry_redis.mode",
                                                  "harbor_external_database"]
 
 
 def test_warnings():
-    _, warnings = check("zot", FS, {"mode": "none"}, 3)
+    warnings = check("zot", FS, {"mode": "none"}, 3)[1]
     assert len(warnings) == 1 and warnings[0].startswith("oci_registry_storage:") and "owns it" in warnings[0]
-    _, warnings = check("zot", FS, {"mode": "deploy"}, 1)
+    warnings = check("zot", FS, {"mode": "deploy"}, 1)[1]
     assert len(warnings) == 1 and warnings[0].startswith("oci_registry_redis.mode:")
-    _, warnings = check("distribution", S3, {"mode": "none"}, 2)
+    warnings = check("distribution", S3, {"mode": "none"}, 2)[1]
     assert len(warnings) == 1 and "in-memory" in warnings[0]
-    _, warnings = check("harbor", {"type": "s3", "s3": {"bucket": "b", "redirect": True}}, {"mode": "auto"}, 1)
+    warnings = check("harbor", {"type": "s3", "s3": {"bucket": "b", "redirect": True}}, {"mode": "auto"}, 1)[1]
     assert len(warnings) == 1 and warnings[0].startswith("oci_registry_storage.s3.redirect:")
 
 
@@ -95,7 +95,7 @@ def test_bad_input_names_the_variable_and_what_is_valid(args, variable):
 
 
 def test_harbor_redis_database_must_be_zero():
-    errors, _ = check("harbor", S3, {"mode": "external", "address": "r:6379", "db": 2}, 1)
+    errors = check("harbor", S3, {"mode": "external", "address": "r:6379", "db": 2}, 1)[0]
     assert len(errors) == 1 and errors[0].startswith("oci_registry_redis.db:") and "database 0" in errors[0]
     assert check("harbor", S3, {"mode": "external", "address": "r:6379", "db": 0}, 1) == ([], [])
     # no Redis of the collection: the database number is not used
@@ -104,6 +104,6 @@ def test_harbor_redis_database_must_be_zero():
 
 def test_harbor_cannot_turn_path_style_off_on_a_custom_endpoint():
     storage = {"type": "s3", "s3": dict(S3["s3"], path_style=False)}
-    _, warnings = check("harbor", storage, {"mode": "auto"}, 1)
+    warnings = check("harbor", storage, {"mode": "auto"}, 1)[1]
     assert len(warnings) == 1 and warnings[0].startswith("oci_registry_storage.s3.path_style:")
     assert check("zot", storage, {"mode": "auto"}, 1) == ([], [])

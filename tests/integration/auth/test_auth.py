@@ -148,8 +148,9 @@ def test_front_authorizes_the_verified_user_never_a_header_of_the_client(secure,
     the rest still meets the internal server's 403. A client's own X-Oci-Front-User changes nothing."""
     spoof = {"X-Oci-Front-User": "boss", "Accept": MANIFEST}
 
-    def ask(method, path, auth=None, headers=spoof):
-        return requests.request(method, secure.url + path, headers=headers, auth=auth, verify=secure.ca, timeout=30)
+    def ask(method, path, auth=None, headers=None):
+        return requests.request(method, secure.url + path, headers=spoof if headers is None else headers, auth=auth,
+                                verify=secure.ca, timeout=30)
 
     alice = creds("alice")
     refused = ask("POST", "/v2/%s/base/blobs/uploads/" % PLATFORM, alice)

@@ -167,7 +167,7 @@ def test_health_location_for_load_balancers(auth_service):
     """The main public server answers /_front/health without login with the registry's own status for GET /v2/,
     credentials stripped; the mirrors' public servers have no such location."""
     settings = dict(SETTINGS, auth_service=auth_service, tls_certificate="/etc/pki/s.crt", tls_key="/etc/pki/s.key")
-    text, _ = _front.render(settings, platform_access())
+    text = _front.render(settings, platform_access())[0]
     assert text.count("location = %s {" % _front.HEALTH_PATH) == 1
     block = text[text.index("location = %s {" % _front.HEALTH_PATH):]
     block = block[:block.index("\n    }\n")]

@@ -187,7 +187,7 @@ def test_subpath_cache_rules_of_the_s3_example():
     assert zc.check(example)[0] == []
     redis_sub = copy.deepcopy(example)
     redis_sub["storage"]["subPaths"]["/c"]["cacheDriver"] = {"name": "redis", "url": "redis://r:6379"}
-    errors, _ = zc.check(redis_sub)
+    errors = zc.check(redis_sub)[0]
     assert errors == ['storage.subPaths["/c"].cacheDriver.name: a subpath\'s remote cache must be dynamodb, got '
                       "'redis'"]
     ignored = copy.deepcopy(example)
@@ -196,7 +196,7 @@ def test_subpath_cache_rules_of_the_s3_example():
     assert errors == [] and any(w.startswith('storage.subPaths["/b"].cacheDriver: ignored') for w in warnings)
     no_cache = copy.deepcopy(example)
     del no_cache["storage"]["cacheDriver"]
-    errors, _ = zc.check(no_cache)
+    errors = zc.check(no_cache)[0]
     assert len(errors) == 1 and errors[0].startswith("storage.cacheDriver: dedupe on a remote storage driver")
 
 
