@@ -181,29 +181,25 @@ def _id_from_location(response):
 
 
 # -- decorators: "not found" handled once -----------------------------------------------------
-def none_on_404(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except RegistryHTTPError as exc:
-            if exc.status == 404:
-                return None
-            raise
-    return wrapper
+def _answer_404(value):
+    """A decorator: the call answers ``value`` when Harbor answers 404, and raises every other error."""
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except RegistryHTTPError as exc:
+                if exc.status == 404:
+                    return value
+                raise
+        return wrapper
+    return decorator
 
 
-def ignore_404(func):
-    """Deletes are idempotent: a resource that is already gone is fine."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except RegistryHTTPError as exc:
-            if exc.status == 404:
-                return False
-            raise
-    return wrapper
+# Reads: a resource that does not exist is None.
+none_on_404 = _answer_404(None)
+# Deletes are idempotent: a resource that is already gone is fine (False: nothing deleted).
+ignore_404 = _answer_404(False)
 
 
 class HarborApi(ReplicationApiMixin):
