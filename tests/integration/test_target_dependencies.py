@@ -57,7 +57,8 @@ def _deploy(tmp_path, python, *extra):
          ["requests ("], ["passlib", "cryptography ("]),
         # S3 storage: botocore too, for the bucket probe (oci_storage).
         (["-e", "registry_type=distribution", "-e", "oci_registry_tls=false",
-          "-e", '{"oci_registry_storage": {"type": "s3", "s3": {"bucket": "registry"}}}'],
+          "-e", '{"oci_registry_storage": {"type": "s3", "s3": {"bucket": "registry"}}, '
+                '"oci_registry_redis": {"mode": "none"}}'],
          ["requests (", "passlib with a bcrypt backend", "botocore ("], ["cryptography ("]),
     ],
     ids=["distribution-tls", "distribution-plain", "harbor-plain", "distribution-s3"],

@@ -38,6 +38,8 @@ def digest(dep, repository, tag, tls=True):
 @pytest.fixture(scope="module")
 def deployed(s3_store):
     dep = SecureDeployment(users=[])
+    # One registry, no shared cache (mode auto would deploy Redis, which these tests are not about).
+    dep.vars["oci_registry_redis"] = {"mode": "none"}
     bucket = s3_store.bucket("distribution")
     dep.http_secret = "hs-" + uuid.uuid4().hex
     dep.bucket = bucket
@@ -136,6 +138,8 @@ def test_check_mode_with_diff_reports_a_new_secret_without_showing_it(deployed, 
 
 def test_a_missing_bucket_fails_the_preflight_before_anything_is_created(s3_store):
     dep = SecureDeployment(users=[])
+    # One registry, no shared cache (mode auto would deploy Redis, which these tests are not about).
+    dep.vars["oci_registry_redis"] = {"mode": "none"}
     dep.vars["oci_registry_storage"] = s3_storage(s3_store, "no-such-bucket-" + uuid.uuid4().hex[:8])
     try:
         run = dep.playbook("deploy.yml")
@@ -158,6 +162,8 @@ def test_a_missing_bucket_fails_the_preflight_before_anything_is_created(s3_stor
 
 def test_bad_storage_values_are_named_before_anything_changes(s3_store):
     dep = SecureDeployment(users=[])
+    # One registry, no shared cache (mode auto would deploy Redis, which these tests are not about).
+    dep.vars["oci_registry_redis"] = {"mode": "none"}
     dep.vars["oci_registry_storage"] = {"type": "s3", "s3": {
         "endpoint": "rgw.example:7480", "bucket": "Bad_Bucket", "chunk_size_mb": 2,
         "access_key": s3_store["access_key"], "secret_key": s3_store["secret_key"]}}
