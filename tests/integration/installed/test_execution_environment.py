@@ -29,7 +29,7 @@ EE_IMAGE = "oci-registry-test/ee"
 EE_LABEL = "provisioning.oci_registry.bed.ee"
 BASE_IMAGE = os.environ.get("OCI_TEST_BASE_IMAGE", "oci-registry-test/debian:bookworm")
 BUILDER = os.path.join(os.path.dirname(sys.executable), "ansible-builder")
-PYTHON_RUN_TIME = {"requests", "passlib", "bcrypt", "cryptography"}
+PYTHON_RUN_TIME = {"requests", "passlib", "bcrypt", "cryptography", "botocore"}
 # pip in the image build reaches PyPI through this machine's egress proxy, which needs the CA this machine trusts.
 CA_BUNDLE = os.environ.get("OCI_TEST_EE_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 

@@ -139,7 +139,7 @@ def test_ansible_doc_documents_every_option_of_every_module(installed):
 
 def test_ansible_doc_documents_every_variable_of_every_role(installed):
     roles = sorted(os.listdir(os.path.join(installed.path, "roles")))
-    assert roles == ["distribution", "harbor", "zot"]
+    assert roles == ["distribution", "haproxy", "harbor", "redis", "zot"]
     listed = json.loads(installed.ok("ansible-doc", "-t", "role", "-l", FQCN, "--json"))
     assert sorted(listed) == ["%s.%s" % (FQCN, role) for role in roles]
     for role in roles:
