@@ -17,12 +17,8 @@ What the rendered file is checked against:
 """
 
 import json
-import os
 import re
-import shutil
 import stat
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -30,7 +26,8 @@ import yaml
 from tests import reference
 from tests.harbor.installer_config import check, known_tree, missing
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from .render import play, render_cases, run_playbook
+
 BASE = {"harbor_hostname": "harbor.example.com", "harbor_admin_password": "Adm1n-Passw0rd",
         "harbor_database_password": "Db-Passw0rd"}
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY+x="
@@ -56,37 +53,9 @@ CASES = {
 }
 
 
-def _run_playbook(playbook, directory):
-    path = directory / "play.yml"
-    path.write_text(yaml.safe_dump(playbook, sort_keys=False))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    playbook_bin = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    if not os.path.exists(playbook_bin):
-        playbook_bin = shutil.which("ansible-playbook")
-    return subprocess.run([playbook_bin, "-i", "localhost,", str(path)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
-
-
-def _play(name, tasks):
-    return [{"name": name, "hosts": "localhost", "gather_facts": False, "connection": "local",
-             "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, "tasks": tasks}]
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("harbor-ha")
-    tasks = []
-    for name, case in CASES.items():
-        variables = dict(BASE, **case)
-        variables["_harbor_render_dest"] = str(out / ("%s.yml" % name))
-        tasks.append({"name": "Render %s" % name,
-                      "ansible.builtin.include_role": {"name": "provisioning.oci_registry.harbor",
-                                                       "tasks_from": "render.yml"},
-                      "vars": variables})
-    proc = _run_playbook(_play("Render harbor.yml for HA", tasks), out)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    files = dict((name, out / ("%s.yml" % name)) for name in CASES)
+    proc, files = render_cases(CASES, BASE, tmp_path_factory.mktemp("harbor-ha"), "Render harbor.yml for HA")
     return {"configs": dict((name, yaml.safe_load(path.read_text())) for name, path in files.items()),
             "modes": dict((name, stat.S_IMODE(path.stat().st_mode)) for name, path in files.items()),
             "output": proc.stdout + proc.stderr}
@@ -205,7 +174,7 @@ def test_checks_refuse_bad_input_naming_the_variable(tmp_path):
             "results": "{{ results | default({}) | combine({%r: ansible_failed_result.msg}) }}" % name}}]})
     tasks.append({"name": "Save", "ansible.builtin.copy": {"content": "{{ results | to_json }}",
                                                            "dest": str(tmp_path / "results.json"), "mode": "0600"}})
-    proc = _run_playbook(_play("HA checks", tasks), tmp_path)
+    proc = run_playbook(play("HA checks", tasks), tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     for name, (_variables, expected) in BAD.items():

@@ -5,14 +5,13 @@ Harbor does not know. Also: the role's defaults and meta/argument_specs.yml agre
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from tests.harbor.installer_config import ALWAYS, check, known_tree, missing
+
+from .render import render_cases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(ROOT, "roles", "harbor")
@@ -50,31 +49,11 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("harbor-yml")
-    tasks = []
-    for name, case in CASES.items():
-        variables = dict(BASE, **case)
-        variables["_harbor_render_dest"] = str(out / ("%s.yml" % name))
-        tasks.append({"name": "Render %s" % name,
-                      "ansible.builtin.include_role": {"name": "provisioning.oci_registry.harbor",
-                                                       "tasks_from": "render.yml"},
-                      "vars": variables})
-    playbook = [{"name": "Render harbor.yml with the harbor role", "hosts": "localhost", "gather_facts": False,
-                 "connection": "local", "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                 "tasks": tasks}]
     # the literal {{not jinja}} must reach the file unrendered: mark it unsafe
-    text = yaml.safe_dump(playbook, sort_keys=False).replace(
-        "'{{not jinja}} 42'", "!unsafe '{{not jinja}} 42'")
-    (out / "render.yml").write_text(text)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    playbook_bin = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    if not os.path.exists(playbook_bin):
-        playbook_bin = shutil.which("ansible-playbook")
-    proc = subprocess.run([playbook_bin, "-i", "localhost,", str(out / "render.yml")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return dict((name, yaml.safe_load((out / ("%s.yml" % name)).read_text())) for name in CASES)
+    _proc, files = render_cases(CASES, BASE, tmp_path_factory.mktemp("harbor-yml"),
+                                "Render harbor.yml with the harbor role",
+                                transform=lambda text: text.replace("'{{not jinja}} 42'", "!unsafe '{{not jinja}} 42'"))
+    return dict((name, yaml.safe_load(path.read_text())) for name, path in files.items())
 
 
 @pytest.fixture(scope="module")
