@@ -84,11 +84,11 @@ molecule: bed
 
 # One pytest run for unit, integration and Molecule scenarios, so that one summary line
 # counts every test. Two workers (pytest-xdist), each running whole files (--dist loadfile: a file's
-# tests keep their order and module-scoped state); the two longest files come first, one per worker: the
-# Molecule scenario ha (its own file) and the other scenarios, while the rest fills in after them. Every
-# test uses its own containers, networks and random ports, so that files can run side by side.
+# tests keep their order and module-scoped state); the Molecule scenarios come first, so that their
+# long files start early while the other worker works through the rest. Every test uses its own
+# containers, networks and random ports, so that files can run side by side.
 pytest: bed reference
-	pytest -n 2 --dist loadfile --durations=40 tests/molecule/test_scenario_ha.py tests/molecule/test_scenarios.py tests/molecule tests/unit tests/integration
+	pytest -n 2 --dist loadfile --durations=40 tests/molecule tests/unit tests/integration
 
 test: bed sanity lint pytest
 

@@ -42,8 +42,8 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|\x1b\]8;;[^\x1b]*\x1b\\")
 
 
-# Scenarios long enough to get a test file of their own (test_scenario_<name>.py), so that pytest-xdist
-# (--dist loadfile: a file per worker) runs them beside the others instead of after them.
+# Scenarios long enough to get a test file of their own (test_scenario_<name>.py): with --dist loadfile
+# pytest-xdist hands out whole files, and this lets it give such a scenario to a worker apart from the others.
 OWN_FILE = ("ha",)
 
 
