@@ -85,10 +85,11 @@ molecule: bed
 # One pytest run for unit, integration and Molecule scenarios, so that one summary line
 # counts every test. Two workers (pytest-xdist), each running whole files (--dist loadfile: a file's
 # tests keep their order and module-scoped state); the Molecule scenarios come first, so that their
-# long files start early while the other worker works through the rest. Every test uses its own
+# long files start early while the other worker works through the rest (--no-loadscope-reorder: pytest-xdist
+# would otherwise hand out the files with the most tests first, and the one-test `ha` scenario last). Every test uses its own
 # containers, networks and random ports, so that files can run side by side.
 pytest: bed reference
-	pytest -n 2 --dist loadfile --durations=40 tests/molecule tests/unit tests/integration
+	pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=40 tests/molecule tests/unit tests/integration
 
 test: bed sanity lint pytest
 
