@@ -1,6 +1,7 @@
 """What the playbooks refuse with shared storage (issue 17), before anything changes on a host: what a registry
 type cannot do with the HA model (deploy.yml, _storage_checks), garbage collection on Distribution replicas that
-share a bucket (gc.yml: read-only on every replica first is not built yet), and archives of a registry whose data
+share a bucket unless every one is in the run (gc.yml makes all read-only first) or with a Redis cache it cannot
+clear, and archives of a registry whose data
 is in the bucket (backup.yml and restore.yml). Two inventory hosts on this machine stand for two replicas behind a balancer; every
 run must stop in its preflight, naming the variable, and leave the config and data directories uncreated."""
 
@@ -67,10 +68,16 @@ def assert_refused(run, host, *expected):
     assert not (host.dir / "etc").exists() and not (host.dir / "data").exists()
 
 
-def test_gc_refuses_distribution_replicas_on_one_bucket(host):
-    run = host("gc.yml", registry_type="distribution", oci_registry_storage=storage())
-    assert_refused(run, host, "gc.yml cannot yet collect garbage on 2 Distribution replicas sharing "
-                              "oci_registry_storage (type s3)", "--limit replica-1")
+def test_gc_refuses_a_batch_without_every_replica_on_the_bucket(host):
+    run = host("gc.yml", limit="replica-1", registry_type="distribution", oci_registry_storage=storage())
+    assert_refused(run, host, "The 2 hosts of oci_registry are Distribution replicas on one bucket",
+                   "this batch has replica-1", "Run it without --limit")
+
+
+def test_gc_refuses_an_external_redis_cache_it_cannot_clear(host):
+    run = host("gc.yml", registry_type="distribution", oci_registry_storage=storage(),
+               oci_registry_redis={"mode": "external", "address": "127.0.0.1:9", "password": SECRET})
+    assert_refused(run, host, "oci_registry_redis.mode is external", "distribution/distribution#2945")
 
 
 def test_backup_refuses_an_archive_of_data_in_a_bucket(host):
