@@ -8,6 +8,9 @@ against each replica, docker to stop and start a replica's containers inside its
                         --interval-ms 1000 --work DIR [--seconds 14]
   ha_check.py loop      (as failover, without stopping anything; --until-file F: runs until F exists)
   ha_check.py login     --replica HOST:PORT ... --cert-dir DIR --creds USER:PW   (GET /v2/ with Basic on each)
+  ha_check.py delete    --lb HOST:PORT --cert-dir DIR --creds USER:PW --repo ha/gc --tag v1   (the manifest, by tag)
+  ha_check.py repush    --lb HOST:PORT --replica HOST:PORT ... --work DIR ...   (push's image again, byte for byte,
+                        then a whole pull from each replica: after GC, the blobs must really be stored again)
 """
 
 import argparse
@@ -65,6 +68,26 @@ def cmd_push(args):
                            "oci:%s:%s" % (layout.path, args.tag), "docker://%s/%s:%s" % (args.lb, args.repo, args.tag))
     pushed, error = manifest_digest(args.lb, args, args.tag) if rc == 0 else (None, err.strip())
     return {"ok": rc == 0 and pushed == digest, "digest": digest, "through_balancer": pushed, "error": error}
+
+
+def cmd_delete(args):
+    rc, _out, err = skopeo("delete", "--creds", args.creds, "--cert-dir", args.cert_dir,
+                           "docker://%s/%s:%s" % (args.lb, args.repo, args.tag))
+    return {"ok": rc == 0, "error": err.strip()}
+
+
+def cmd_repush(args):
+    source = os.path.join(args.work, "source")
+    rc, _out, err = skopeo("copy", "--preserve-digests", *creds_args("dest", args),
+                           "oci:%s:%s" % (source, args.tag), "docker://%s/%s:%s" % (args.lb, args.repo, args.tag))
+    if rc != 0:
+        return {"ok": False, "error": err.strip()}
+    result = cmd_digests(args)
+    with open(os.path.join(source, "index.json")) as handle:
+        result["digest"] = [entry["digest"] for entry in json.load(handle)["manifests"]
+                            if entry["annotations"]["org.opencontainers.image.ref.name"] == args.tag][0]
+    result["ok"] = result["ok"] and set(v["digest"] for v in result["replicas"].values()) == {result["digest"]}
+    return result
 
 
 def cmd_digests(args):
@@ -142,7 +165,7 @@ def cmd_login(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["push", "digests", "failover", "loop", "login"])
+    parser.add_argument("command", choices=["push", "digests", "failover", "loop", "login", "delete", "repush"])
     parser.add_argument("--lb")
     parser.add_argument("--replica", action="append", default=[])
     parser.add_argument("--stop-host")
@@ -157,7 +180,8 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     result = {"push": cmd_push, "digests": cmd_digests, "failover": cmd_failover,
-              "loop": lambda a: cmd_failover(a, stop=False), "login": cmd_login}[args.command](args)
+              "loop": lambda a: cmd_failover(a, stop=False), "login": cmd_login, "delete": cmd_delete,
+              "repush": cmd_repush}[args.command](args)
     print(json.dumps(result, indent=1))
     return 0 if result["ok"] else 1
 
