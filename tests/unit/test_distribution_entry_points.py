@@ -13,7 +13,7 @@ from tests.unit.harbor.test_harbor_playbooks import ROOT, _failed_tasks, _task_n
 
 ROLE = os.path.join(ROOT, "roles", "distribution")
 # What each file sets for its caller (not an input).
-SETS = {"maintenance": {"distribution_maintenance"}, "gc": {"distribution_gc"},
+SETS = {"maintenance": {"distribution_maintenance"}, "gc": {"distribution_gc", "distribution_gc_cache_stale"},
         "snapshot": {"distribution_snapshot"}, "rollback": {"distribution_rollback"}}
 # Variables a file reads through the role's internal ones (vars/main.yml).
 THROUGH_INTERNAL = {"_distribution_config_file": {"distribution_config_dir"},
