@@ -1,7 +1,7 @@
 """What the playbooks refuse with shared storage (issue 17), before anything changes on a host: what a registry
 type cannot do with the HA model (deploy.yml, _storage_checks), garbage collection on Distribution replicas that
-share a bucket unless every one is in the run (gc.yml makes all read-only first) or with a Redis cache it cannot
-clear, and archives of a registry whose data
+share a bucket unless every one is in the run (gc.yml and backup.yml make all read-only first, restore.yml verifies
+all) or with a Redis cache it cannot clear, and archives of a registry whose data
 is in the bucket (backup.yml and restore.yml). Two inventory hosts on this machine stand for two replicas behind a balancer; every
 run must stop in its preflight, naming the variable, and leave the config and data directories uncreated."""
 
@@ -68,9 +68,19 @@ def assert_refused(run, host, *expected):
     assert not (host.dir / "etc").exists() and not (host.dir / "data").exists()
 
 
-def test_gc_refuses_a_batch_without_every_replica_on_the_bucket(host):
-    run = host("gc.yml", limit="replica-1", registry_type="distribution", oci_registry_storage=storage())
-    assert_refused(run, host, "The 2 hosts of oci_registry are Distribution replicas on one bucket",
+@pytest.mark.parametrize("playbook, variables, why", [
+    ("gc.yml", {}, "gc.yml makes every one read-only before the one collection"),
+    ("backup.yml", {"backup_format": "oci-layout"},
+     "backup.yml makes every one read-only while the first one exports the bucket"),
+    ("restore.yml", {"restore_from": "/var/tmp/oci-registry-replica-1-20261207T000000Z.oci"},
+     "restore.yml imports once through the first one and verifies every one"),
+])
+def test_a_batch_without_every_replica_on_the_bucket_is_refused(host, playbook, variables, why):
+    """gc.yml, backup.yml and restore.yml act on the bucket once for all replicas: --limit must not cut them."""
+    if playbook == "backup.yml":
+        variables["backup_dir"] = str(host.dir / "backups")
+    run = host(playbook, limit="replica-1", registry_type="distribution", oci_registry_storage=storage(), **variables)
+    assert_refused(run, host, "The 2 hosts of oci_registry are Distribution replicas on one bucket: " + why,
                    "this batch has replica-1", "Run it without --limit")
 
 
@@ -109,3 +119,4 @@ def test_deploy_refuses_distribution_replicas_on_their_own_disks(host):
     run = host("deploy.yml", limit="replica-1,replica-2", registry_type="distribution")
     assert_refused(run, host, "oci_registry_storage: 2 Distribution replicas need shared storage: set "
                               "oci_registry_storage.type: s3")
+
