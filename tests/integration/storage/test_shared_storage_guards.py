@@ -120,3 +120,13 @@ def test_deploy_refuses_distribution_replicas_on_their_own_disks(host):
     assert_refused(run, host, "oci_registry_storage: 2 Distribution replicas need shared storage: set "
                               "oci_registry_storage.type: s3")
 
+
+def test_deploy_checks_the_replicas_storage_before_it_deploys_their_redis(host):
+    """With S3, deploy.yml deploys Redis (mode auto) in a play before the registries' own: a bad storage value must
+    stop the run there, before the Redis host got a config directory, a password or a container."""
+    bad = storage()
+    bad["s3"]["chunk_size"] = 5
+    run = host("deploy.yml", registry_type="distribution", oci_registry_storage=bad)
+    assert_refused(run, host, "oci_registry_storage.s3: unknown key(s) chunk_size")
+    assert "TASK [Shared cache | Check the first replica's registry_type and storage first" in run.output
+    assert "Deploy Redis" not in run.output.split("Shared cache | Check the first replica's")[1]
