@@ -7,7 +7,8 @@ against each replica, docker to stop and start a replica's containers inside its
   ha_check.py failover  --lb HOST:PORT --stop-host oci-ha-2 --cert-dir DIR --creds USER:PW --repo ha/app --tag v1
                         --interval-ms 1000 --work DIR [--seconds 14]
   ha_check.py loop      (as failover, without stopping anything; --until-file F: runs until F exists)
-  ha_check.py login     --replica HOST:PORT ... --cert-dir DIR --creds USER:PW   (GET /v2/ with Basic on each)
+  ha_check.py login     --replica HOST:PORT ... --cert-dir DIR --creds USER:PW --work DIR   (GET /v2/ with Basic on
+                        each; a token from the first one's /token, kept in DIR, then GET /v2/ with it on each)
   ha_check.py delete    --lb HOST:PORT --cert-dir DIR --creds USER:PW --repo ha/gc --tag v1   (the manifest, by tag)
   ha_check.py repush    --lb HOST:PORT --replica HOST:PORT ... --work DIR ...   (push's image again, byte for byte,
                         then a whole pull from each replica: after GC, the blobs must really be stored again)
@@ -150,17 +151,31 @@ def cmd_failover(args, stop=True):
 
 
 def cmd_login(args):
+    """GET /v2/ with Basic on every replica; a token from the first replica's /token (kept in --work, so that a
+    later run can try the same token again), and GET /v2/ with that Bearer token on every replica."""
     context = ssl.create_default_context(cafile=os.path.join(args.cert_dir, "ca.crt"))
-    header = "Basic " + base64.b64encode(args.creds.encode()).decode()
-    found = {}
-    for address in args.replica:
-        request = urllib.request.Request("https://%s/v2/" % address, headers={"Authorization": header})
+    basic = "Basic " + base64.b64encode(args.creds.encode()).decode()
+
+    def get(url, header):
+        request = urllib.request.Request(url, headers={"Authorization": header})
         try:
             with urllib.request.urlopen(request, context=context, timeout=10) as answer:
-                found[address] = answer.status
+                return answer.status, answer.read()
         except urllib.error.HTTPError as exc:
-            found[address] = exc.code
-    return {"ok": True, "status": found}
+            return exc.code, b""
+
+    status = {address: get("https://%s/v2/" % address, basic)[0] for address in args.replica}
+    issued, body = get("https://%s/token?scope=repository:%s:pull" % (args.replica[0], args.repo), basic)
+    token_file = os.path.join(args.work, "token")
+    if issued == 200:
+        with open(token_file, "w") as handle:
+            handle.write(json.loads(body)["token"])
+    token_status = {}
+    if os.path.exists(token_file):
+        with open(token_file) as handle:
+            bearer = "Bearer " + handle.read()
+        token_status = {address: get("https://%s/v2/" % address, bearer)[0] for address in args.replica}
+    return {"ok": True, "status": status, "token_issued": issued, "token_status": token_status}
 
 
 def main():
