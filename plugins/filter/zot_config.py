@@ -96,13 +96,9 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_config import (
-    ZotConfigError,
-    classify_change,
-    generate,
-    render,
-    storage_environment,
-)
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_generate import generate, render, storage_environment
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_reload import classify_change
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_schema import ZotConfigError
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot_sync import entries_file
 
 _NO_RUNNING = object()

@@ -11,7 +11,9 @@ import time
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _gc as gc
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _htpasswd as htp
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_sync as zs
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
     AccessChange,
@@ -51,7 +53,7 @@ class ZotFiles:
         except ValueError as exc:
             raise OciRegistryError("zot's config.json at %s is not JSON: %s" % (access.config_path, exc))
         self.original = json.loads(text)
-        path = access.htpasswd_path or zc._get(self.config, "http", "auth", "htpasswd", "path")
+        path = access.htpasswd_path or zschema._get(self.config, "http", "auth", "htpasswd", "path")
         self.htpasswd_path = path
         self.htpasswd = htp.Htpasswd(htp.read_text(path, "") if path else "")
         self.htpasswd_text = self.htpasswd.render()
@@ -78,7 +80,7 @@ class ZotFiles:
         return (storage.get("retention") or {}).get("policies") or []
 
     def admins(self):
-        return list(zc._get(self.config, "http", "accessControl", "adminPolicy", "users") or [])
+        return list(zschema._get(self.config, "http", "accessControl", "adminPolicy", "users") or [])
 
     def set_admin(self, name, admin):
         admins = set(self.admins())
@@ -90,8 +92,8 @@ class ZotFiles:
         if admins:
             policy = access.setdefault("adminPolicy", {})
             policy["users"] = sorted(admins)
-            policy["actions"] = list(zc.ZOT_ACTIONS)
-        if admin and zc.extension_enabled(self.config, "metrics"):
+            policy["actions"] = list(zschema.ZOT_ACTIONS)
+        if admin and zschema.extension_enabled(self.config, "metrics"):
             # As the role renders it (_zot_config.access_control): zot serves metrics only to
             # metrics.users, admins not implied (pkg/api/authz.go MetricsAuthzHandler, v2.1.20).
             self.set_metrics_user(name, True)
@@ -112,7 +114,7 @@ class ZotFiles:
                 del access["adminPolicy"]
 
     def groups_of(self, name):
-        groups = zc._get(self.config, "http", "accessControl", "groups", default={}) or {}
+        groups = zschema._get(self.config, "http", "accessControl", "groups", default={}) or {}
         return sorted(g for g, item in groups.items() if name in (item.get("users") or []))
 
     def set_groups(self, name, wanted):
@@ -149,10 +151,10 @@ class ZotFiles:
         if delete_untagged is None:
             delete_untagged = model.get("deleteUntagged")
         policies = [p for p in existing if list(p.get("repositories") or []) != keys]
-        wanted = zc.namespace_retention_policy(namespace, delete_untagged, model.get("deleteReferrers"), "retention")
+        wanted = zgen.namespace_retention_policy(namespace, delete_untagged, model.get("deleteReferrers"), "retention")
         if wanted is not None:
             policies.append(wanted)
-        policies = zc.sort_retention_policies(policies)
+        policies = zgen.sort_retention_policies(policies)
         if policies:
             self.config.setdefault("storage", {}).setdefault("retention", {})["policies"] = policies
         elif (self.config.get("storage") or {}).get("retention"):
@@ -168,7 +170,7 @@ class ZotFiles:
 
     # -- writing --
     def config_change(self):
-        return zc.classify_change(self.original, self.config)
+        return zreload.classify_change(self.original, self.config)
 
     def save(self, check_mode):
         """Write what changed (htpasswd, then config.json); returns (changed, restart_required, warnings)."""
@@ -181,14 +183,14 @@ class ZotFiles:
             if not check_mode:
                 htp.write_in_place(self.htpasswd_path, new_htpasswd, access.owner, access.group, mode)
         if self.config != self.original:
-            warnings.extend(zc.validate(self.config))
+            warnings.extend(zschema.validate(self.config))
             change = self.config_change()
             changed = changed or change["action"] != "none"
             restart = change["action"] == "restart"
             if restart:
                 warnings.append("zot must be restarted to apply this change: %s" % "; ".join(change["reasons"]))
             if not check_mode:
-                text = zc.render(self.config)
+                text = zgen.render(self.config)
                 htp.validate_text(access.config_path, text, access.validate_command, access.run_command)
                 htp.write_in_place(access.config_path, text, access.owner, access.group, mode)
         return changed, restart, warnings
@@ -220,11 +222,11 @@ def _zot_namespace(files, name):
     group = repositories.get(name + "/**", repositories.get(name))
     if group is None:
         return None
-    public, policies = zc.model_policies(group)
+    public, policies = zgen.model_policies(group)
     retention = None
     for policy in files.retention_policies():
         if list(policy.get("repositories") or []) == list(_namespace_keys(name)):
-            retention = zc.model_retention(policy)
+            retention = zgen.model_retention(policy)
     return {"name": name, "description": "", "public": public, "retention": retention, "quota_gb": None,
             "policies": policies, "state": "present"}
 
@@ -387,7 +389,7 @@ class ZotBackend(Backend):
             value = options["settings"].get(name)
             if value is not None and name in ("gc_delay", "gc_interval"):
                 try:
-                    zc.parse_duration(value)
+                    zschema.parse_duration(value)
                 except (TypeError, ValueError) as exc:
                     raise InvalidParameterError("%s must be a Go duration such as 1h or 90m, got %r (%s)" % (name, value, exc))
             settings[key] = value
@@ -446,15 +448,15 @@ class ZotBackend(Backend):
         if delete_untagged is not None:
             # The role's rule (_zot_config.retention_policies): deleteUntagged: false keeps untagged
             # manifests in EVERY repository, so a catch-all policy comes last; true removes it.
-            policies = [p for p in files.retention_policies() if not zc.is_untagged_guard(p)]
+            policies = [p for p in files.retention_policies() if not zgen.is_untagged_guard(p)]
             if delete_untagged is False:
-                policies.append(zc.untagged_guard_policy())
+                policies.append(zgen.untagged_guard_policy())
             if policies != files.retention_policies():
-                storage.setdefault("retention", {})["policies"] = zc.sort_retention_policies(policies)
+                storage.setdefault("retention", {})["policies"] = zgen.sort_retention_policies(policies)
         dry_run = settings.get("dryRun")
         if dry_run is not None and bool((storage.get("retention") or {}).get("dryRun")) != dry_run:
             storage.setdefault("retention", {})["dryRun"] = dry_run
-        problem = zc.gc_retention_problem(storage.get("gc"), zc.has_namespace_retention(files.retention_policies()))
+        problem = zschema.gc_retention_problem(storage.get("gc"), zgen.has_namespace_retention(files.retention_policies()))
         if problem:
             raise InvalidParameterError("gc: false with namespace retention: " + problem)
         if not storage:
@@ -542,14 +544,14 @@ class ZotBackend(Backend):
         if namespace.get("public"):
             anonymous = ["read"] + anonymous
         if anonymous:
-            group["anonymousPolicy"] = [a for a in zc.ZOT_ACTIONS if a in anonymous]
+            group["anonymousPolicy"] = [a for a in zschema.ZOT_ACTIONS if a in anonymous]
         else:
             group.pop("anonymousPolicy", None)
-        # Public: every logged-in user may read too (zc.namespace_group says why). Made private again, the read
+        # Public: every logged-in user may read too (zgen.namespace_group says why). Made private again, the read
         # every user had only through public goes; oci_policy puts back an 'authenticated' read it grants.
         default = list(group.get("defaultPolicy") or [])
         if "read" in (group.get("anonymousPolicy") or []):
-            default = [a for a in zc.ZOT_ACTIONS if a in set(default) | {"read"}]
+            default = [a for a in zschema.ZOT_ACTIONS if a in set(default) | {"read"}]
         elif (current.get("anonymousPolicy") and "read" in current["anonymousPolicy"]) and default == ["read"]:
             default = []
         group["defaultPolicy"] = default
@@ -597,7 +599,7 @@ class ZotBackend(Backend):
             raise OciRegistryError("namespace %r does not exist on zot (create it with oci_namespace first)" % namespace)
         public = before["public"] or any("anonymous" in (p.get("subjects") or []) and "read" in (p.get("actions") or [])
                                          for p in policies)
-        group = zc.namespace_group({"name": namespace, "public": public, "policies": policies}, (), "policies")
+        group = zgen.namespace_group({"name": namespace, "public": public, "policies": policies}, (), "policies")
         repositories = files.repositories(create=True)
         for key in _namespace_keys(namespace):
             repositories[key] = json.loads(json.dumps(group))
@@ -653,9 +655,9 @@ class ZotBackend(Backend):
         if self.access is None or not self.access.config_path:
             return None
         config = ZotFiles(self.access).config
-        if not zc.extension_enabled(config, "search"):
+        if not zschema.extension_enabled(config, "search"):
             return False
-        return zc._get(config, "extensions", "search", "cve") is not None
+        return zschema._get(config, "extensions", "search", "cve") is not None
 
     def scan(self, repository, reference, wait=True, timeout=600, check_mode=False):
         """zot scans when asked: CVEListForImage runs Trivy on the image unless the result is cached

@@ -49,7 +49,7 @@ nginx_image=${OCI_TEST_NGINX_IMAGE:-oci-registry-test/nginx:bookworm}
 postgres_image=${OCI_TEST_POSTGRES_IMAGE:-oci-registry-test/postgres:15}
 zot_standin_image=${OCI_TEST_ZOT_STANDIN_IMAGE:-oci-registry-test/zot-standin:v2.1.20}
 # The project files the zot stand-in carries (its config checker), added to its build context.
-zot_standin_files=(plugins/module_utils/_zot_config.py plugins/module_utils/_errors.py)
+zot_standin_files=(plugins/module_utils/_zot_schema.py plugins/module_utils/_errors.py)
 front_auth_image=${OCI_TEST_FRONT_AUTH_IMAGE:-oci-registry-test/front-auth:bookworm}
 rgw_image=${OCI_TEST_RGW_IMAGE:-oci-registry-test/rgw:bookworm}
 redis_image=${OCI_TEST_REDIS_IMAGE:-oci-registry-test/redis:bookworm}

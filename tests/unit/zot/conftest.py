@@ -49,11 +49,11 @@ def platform_options():
 @pytest.fixture
 def files(tmp_path, platform_options):
     """A config.json the generator wrote for the platform's options with one admin, and an empty htpasswd."""
-    from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+    from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
     options = dict(platform_options, users=[{"name": "admin", "password": "x", "admin": True}])
-    config, _c, _w = zc.generate(options)
+    config, _c, _w = zgen.generate(options)
     config_path = tmp_path / "config.json"
-    config_path.write_text(zc.render(config))
+    config_path.write_text(zgen.render(config))
     htpasswd_path = tmp_path / "htpasswd"
     htpasswd_path.write_text("")
     os.chmod(config_path, 0o640)

@@ -5,8 +5,11 @@ import copy
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 
+from ._authorize import authorize, glob_match
 from ._data import PLATFORM_NAMESPACES, PLATFORM_USERS
 
 
@@ -30,20 +33,20 @@ from ._data import PLATFORM_NAMESPACES, PLATFORM_USERS
     ("[ab]/x", "c/x", False),
 ])
 def test_glob_match(pattern, name, expected):
-    assert zc.glob_match(pattern, name) is expected
+    assert glob_match(pattern, name) is expected
 
 
 @pytest.mark.parametrize("pattern,valid", [
     ("a/**", True), ("a/[b", False), ("a/{b,c", False), ("a\\", False), ("a/}", False), ("a/[!b]", True),
 ])
 def test_glob_validity(pattern, valid):
-    assert zc.glob_is_valid(pattern) is valid
+    assert zschema.glob_is_valid(pattern) is valid
 
 
 # -- the platform's four namespaces -------------------------------------------------------
 @pytest.fixture
 def platform_config(platform_options):
-    config, _credentials, warnings = zc.generate(platform_options)
+    config, _credentials, warnings = zgen.generate(platform_options)
     assert warnings == []
     return config
 
@@ -83,7 +86,7 @@ PLATFORM_MATRIX = [
 @pytest.mark.parametrize("who,action,repository,expected", PLATFORM_MATRIX,
                          ids=["%s-%s-%s" % (m[0] or "anonymous", m[1], m[2]) for m in PLATFORM_MATRIX])
 def test_platform_access_matrix(platform_config, who, action, repository, expected):
-    allowed, _pattern = zc.authorize(platform_config, repository, action, username=who)
+    allowed, _pattern = authorize(platform_config, repository, action, username=who)
     assert allowed is expected
 
 
@@ -106,8 +109,8 @@ def test_longest_glob_decides(platform_config):
     """A repository under provisioning-test is decided by 'provisioning-test/**', never by a catch-all."""
     config = copy.deepcopy(platform_config)
     config["http"]["accessControl"]["repositories"]["**"] = {"defaultPolicy": ["read", "create", "update", "delete"]}
-    assert zc.authorize(config, "provisioning-platform/x", "create", "provisioning") == (False, "provisioning-platform/**")
-    assert zc.authorize(config, "elsewhere/x", "create", "provisioning") == (True, "**")
+    assert authorize(config, "provisioning-platform/x", "create", "provisioning") == (False, "provisioning-platform/**")
+    assert authorize(config, "elsewhere/x", "create", "provisioning") == (True, "**")
 
 
 def test_nested_namespace_wins_for_its_repositories():
@@ -120,15 +123,15 @@ def test_nested_namespace_wins_for_its_repositories():
     ]
     users = [{"name": "alice", "password": "a"}, {"name": "bob", "password": "b", "groups": ["release"]},
              {"name": "carol", "password": "c"}]
-    config, _c, _w = zc.generate({"htpasswd_path": "/etc/zot/htpasswd", "access_control": True,
-                                  "namespaces": namespaces, "users": users, "retention_enabled": True, "gc": True})
-    assert zc.authorize(config, "team/x", "delete", "carol")[0] is True
-    assert zc.authorize(config, "team/locked", "create", "carol") == (False, "team/locked/**")
-    assert zc.authorize(config, "team/locked/app", "delete", "carol")[0] is False
-    assert zc.authorize(config, "team/locked/app", "create", "alice")[0] is True
-    assert zc.authorize(config, "team/locked/app", "create", "bob")[0] is True   # via group release
-    assert zc.authorize(config, "team/locked/app", "read", None)[0] is True
-    assert zc.authorize(config, "team/lockedout", "delete", "carol") == (True, "team/**")
+    config, _c, _w = zgen.generate({"htpasswd_path": "/etc/zot/htpasswd", "access_control": True,
+                                    "namespaces": namespaces, "users": users, "retention_enabled": True, "gc": True})
+    assert authorize(config, "team/x", "delete", "carol")[0] is True
+    assert authorize(config, "team/locked", "create", "carol") == (False, "team/locked/**")
+    assert authorize(config, "team/locked/app", "delete", "carol")[0] is False
+    assert authorize(config, "team/locked/app", "create", "alice")[0] is True
+    assert authorize(config, "team/locked/app", "create", "bob")[0] is True   # via group release
+    assert authorize(config, "team/locked/app", "read", None)[0] is True
+    assert authorize(config, "team/lockedout", "delete", "carol") == (True, "team/**")
     assert config["http"]["accessControl"]["groups"] == {"release": {"users": ["bob"]}}
     # retention: zot applies the first matching policy, so the deeper namespace comes first
     # and keeps everything (it has no retention of its own).
@@ -149,10 +152,10 @@ def test_platform_retention(platform_config):
     for policy in policies:
         assert policy["repositories"][1] == policy["repositories"][0] + "/**"
         assert policy["deleteUntagged"] is True
-        assert zc.parse_duration(policy["keepTags"][0]["pushedWithin"]) % (24 * 3600 * 10 ** 9) == 0
+        assert zschema.parse_duration(policy["keepTags"][0]["pushedWithin"]) % (24 * 3600 * 10 ** 9) == 0
     assert platform_config["storage"]["retention"]["delay"] == "24h"
     assert platform_config["storage"]["retention"]["dryRun"] is False
-    assert zc.retention_enabled(platform_config)
+    assert zreload.retention_enabled(platform_config)
 
 
 @pytest.mark.parametrize("actions,expected", [
@@ -164,7 +167,7 @@ def test_platform_retention(platform_config):
 ])
 def test_model_action_mapping(actions, expected):
     namespaces = [{"name": "ns", "policies": [{"subjects": ["u1"], "actions": actions}]}]
-    access = zc.access_control(namespaces, [{"name": "u1", "password": "x"}])
+    access = zgen.access_control(namespaces, [{"name": "u1", "password": "x"}])
     assert access["repositories"]["ns/**"]["policies"] == [{"users": ["u1"], "actions": expected}]
 
 
@@ -177,15 +180,15 @@ def test_model_action_mapping(actions, expected):
     ([{"name": "ns", "retention": {"keep": 3}}], "zot_namespaces[0].retention"),
 ])
 def test_bad_model_input_names_the_variable(namespaces, variable):
-    with pytest.raises(zc.ZotConfigError) as info:
-        zc.generate({"htpasswd_path": "/h", "access_control": True, "retention_enabled": True, "gc": True,
-                     "namespaces": namespaces, "users": []})
+    with pytest.raises(zschema.ZotConfigError) as info:
+        zgen.generate({"htpasswd_path": "/h", "access_control": True, "retention_enabled": True, "gc": True,
+                       "namespaces": namespaces, "users": []})
     assert str(info.value).startswith("invalid zot configuration: " + variable + ":")
 
 
 def test_absent_users_are_left_out(platform_options):
-    config, _c, _w = zc.generate(platform_options)
-    text = zc.render(config)
+    config, _c, _w = zgen.generate(platform_options)
+    text = zgen.render(config)
     assert '"gone"' not in text
     for user in PLATFORM_USERS:
         assert user["password"] not in text

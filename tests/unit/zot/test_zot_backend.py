@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import (
     AccessOptions,
     NamespaceNotEmptyError,
@@ -18,6 +20,7 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._htpassw
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotBackend
 
 from ..fake_http import FakeServer
+from ._authorize import authorize
 from ._data import PLATFORM_NAMESPACES
 
 
@@ -55,7 +58,7 @@ def test_user_lifecycle_writes_in_place(files):
     config = load(config_path)
     assert config["http"]["accessControl"]["adminPolicy"]["users"] == ["admin", "dev"]
     assert config["http"]["accessControl"]["groups"] == {"release": {"users": ["dev"]}}
-    assert zc.check(config)[0] == []
+    assert zschema.check(config)[0] == []
 
     removed = zot.user_remove("dev")
     assert removed.changed
@@ -91,9 +94,9 @@ def test_namespaces_round_trip_the_model(files):
     assert result.changed and result.after == grants
     assert zot.policies_get("team/apps") == grants
     config = load(config_path)
-    assert zc.authorize(config, "team/apps/x", "create", "alice")[0]
-    assert not zc.authorize(config, "team/apps/x", "create", "bob")[0]
-    assert zc.check(config)[0] == []
+    assert authorize(config, "team/apps/x", "create", "alice")[0]
+    assert not authorize(config, "team/apps/x", "create", "bob")[0]
+    assert zschema.check(config)[0] == []
     assert not zot.policies_ensure("team/apps", grants).changed
 
 
@@ -133,10 +136,10 @@ def test_a_config_zot_would_refuse_is_not_written(files):
     config_path, _h = files
     config = load(config_path)
     del config["http"]["auth"]          # accessControl without authentication
-    config_path.write_text(zc.render(config))
+    config_path.write_text(zgen.render(config))
     before = config_path.read_text()
     zot = backend(files)
-    with pytest.raises(zc.ZotConfigError, match="needs authentication"):
+    with pytest.raises(zschema.ZotConfigError, match="needs authentication"):
         zot.namespace_ensure({"name": "new", "public": True})
     assert config_path.read_text() == before
 
@@ -160,7 +163,7 @@ def test_turning_access_control_on_needs_a_restart(files):
     config_path, _h = files
     config = load(config_path)
     del config["http"]["accessControl"]
-    config_path.write_text(zc.render(config))
+    config_path.write_text(zgen.render(config))
     zot = backend(files)
     result = zot.namespace_ensure({"name": "fresh", "public": False})
     assert result.changed and result.restart_required
@@ -174,7 +177,7 @@ def test_policies_on_a_missing_namespace_fail(files):
 
 @pytest.mark.parametrize("namespace", copy.deepcopy(PLATFORM_NAMESPACES), ids=[n["name"] for n in PLATFORM_NAMESPACES])
 def test_model_policies_inverts_namespace_group(namespace):
-    public, policies = zc.model_policies(zc.namespace_group(namespace))
+    public, policies = zgen.model_policies(zgen.namespace_group(namespace))
     assert public == namespace["public"]
     assert policies == namespace["policies"]
 
@@ -182,11 +185,11 @@ def test_model_policies_inverts_namespace_group(namespace):
 def test_adapter_and_role_agree_on_the_same_model(tmp_path, platform_options):
     """init (the adapter, namespace by namespace) and the role (the generator, all at once) must
     write the same accessControl and retention, or each run of one would undo the other."""
-    from_role, _c, _w = zc.generate(platform_options)
+    from_role, _c, _w = zgen.generate(platform_options)
     start = dict(platform_options, namespaces=[])
-    config, _c, _w = zc.generate(start)
+    config, _c, _w = zgen.generate(start)
     paths = (tmp_path / "config.json", tmp_path / "htpasswd")
-    paths[0].write_text(zc.render(config))
+    paths[0].write_text(zgen.render(config))
     paths[1].write_text("")
     zot = backend(paths)
     for namespace in reversed(PLATFORM_NAMESPACES):      # another order than the role's
@@ -195,15 +198,15 @@ def test_adapter_and_role_agree_on_the_same_model(tmp_path, platform_options):
     from_adapter = load(paths[0])
     assert from_adapter["http"]["accessControl"]["repositories"] == from_role["http"]["accessControl"]["repositories"]
     assert from_adapter["storage"]["retention"]["policies"] == from_role["storage"]["retention"]["policies"]
-    change = zc.classify_change(from_adapter, from_role)
+    change = zreload.classify_change(from_adapter, from_role)
     assert change["action"] == "none", change
 
 
 def test_adapter_keeps_the_roles_retention_switches(tmp_path, platform_options):
     options = dict(platform_options, retention_delete_untagged=False, retention_delete_referrers=True)
-    config, _c, _w = zc.generate(options)
+    config, _c, _w = zgen.generate(options)
     paths = (tmp_path / "config.json", tmp_path / "htpasswd")
-    paths[0].write_text(zc.render(config))
+    paths[0].write_text(zgen.render(config))
     paths[1].write_text("")
     backend(paths).namespace_ensure({"name": "extra", "retention": {"keep_tags": 2, "max_age_days": None}})
     policy = [p for p in load(paths[0])["storage"]["retention"]["policies"] if p["repositories"][0] == "extra"][0]

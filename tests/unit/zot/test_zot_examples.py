@@ -8,7 +8,9 @@ import copy
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 
 from ._data import example_names, load_example, pinned_example_names
 
@@ -125,7 +127,7 @@ def test_every_example_is_classified():
 
 @pytest.mark.parametrize("name", pinned_example_names())
 def test_upstream_example_passes_checker(name):
-    errors, _warnings = zc.check(load_example(name))
+    errors, _warnings = zschema.check(load_example(name))
     assert errors == []
 
 
@@ -139,18 +141,18 @@ def _reproduction_params():
 
 @pytest.mark.parametrize("name", list(_reproduction_params()))
 def test_example_reproduced_from_variables(name):
-    config, _credentials, warnings = zc.generate(copy.deepcopy(EXPRESSIBLE[name]))
-    assert zc.normalise(config) == zc.normalise(load_example(name))
+    config, _credentials, warnings = zgen.generate(copy.deepcopy(EXPRESSIBLE[name]))
+    assert zreload.normalise(config) == zreload.normalise(load_example(name))
     assert warnings == []
-    assert zc.check(config) == ([], [])
+    assert zschema.check(config) == ([], [])
 
 
 def test_normalise_is_not_the_identity_on_a_difference():
     """The comparison can fail: a one-value change in the variables breaks equality."""
     options = copy.deepcopy(EXPRESSIBLE["config-gc.json"])
     options["gc_interval"] = "2h"
-    config, _c, _w = zc.generate(options)
-    assert zc.normalise(config) != zc.normalise(load_example("config-gc.json"))
+    config, _c, _w = zgen.generate(options)
+    assert zreload.normalise(config) != zreload.normalise(load_example("config-gc.json"))
 
 
 # -- broken variants: each must fail with a message that names the key ---------------------
@@ -225,11 +227,11 @@ def _broken_config(example, path, value, case):
 @pytest.mark.parametrize("case,example,path,value,where,what", BROKEN, ids=[b[0] for b in BROKEN])
 def test_broken_variant_fails_naming_the_key(case, example, path, value, where, what):
     config = _broken_config(example, path, value, case)
-    errors, _warnings = zc.check(config)
+    errors, _warnings = zschema.check(config)
     assert errors, "%s was accepted" % case
     assert any(e.startswith(where + ":") and what in e for e in errors), errors
-    with pytest.raises(zc.ZotConfigError) as info:
-        zc.validate(config)
+    with pytest.raises(zschema.ZotConfigError) as info:
+        zschema.validate(config)
     assert where in str(info.value)
 
 
@@ -238,14 +240,14 @@ def test_keys_are_matched_case_insensitively_like_zot():
     config = load_example("config-retention.json")
     policy = config["storage"]["retention"]["policies"][0]
     policy["KeepTags"] = policy.pop("keepTags")
-    assert zc.check(config)[0] == []
+    assert zschema.check(config)[0] == []
     policy["keepTags"] = []
-    assert any("duplicate" in e for e in zc.check(config)[0])
+    assert any("duplicate" in e for e in zschema.check(config)[0])
 
 
 def test_gc_disabled_with_delay_warns():
     config = load_example("config-gc.json")
     config["storage"]["gc"] = False
-    errors, warnings = zc.check(config)
+    errors, warnings = zschema.check(config)
     assert errors == []
     assert any(w.startswith("storage.gcDelay:") and "ignored" in w for w in warnings)

@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import AccessOptions
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import ConnectionOptions, RegistryClient
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
@@ -43,9 +45,9 @@ def metrics_server(status=200, payload=METRICS):
 
 @pytest.fixture
 def config_file(tmp_path, platform_options):
-    config, _c, _w = zc.generate(platform_options)
+    config, _c, _w = zgen.generate(platform_options)
     path = tmp_path / "config.json"
-    path.write_text(zc.render(config))
+    path.write_text(zgen.render(config))
     os.chmod(path, 0o640)
     return path
 
@@ -82,7 +84,7 @@ def test_settings_reload_in_place_then_nothing_to_do(config_file):
         assert "storage.gcInterval is re-read on reload" in result["zot"]["reasons"]
         assert result["zot"]["dry_run"] is True
         config = load(config_file)
-        assert zc.check(config)[0] == []                                 # zot's rules hold
+        assert zschema.check(config)[0] == []                                 # zot's rules hold
         assert (config["storage"]["gcInterval"], config["storage"]["gcDelay"]) == ("6h", "2h")
         assert config["storage"]["retention"]["dryRun"] is True
         policies = dict((p["repositories"][0], p) for p in config["storage"]["retention"]["policies"])
@@ -129,10 +131,10 @@ def test_delete_untagged_follows_the_file_unless_given(config_file):
 
 def test_retention_that_was_off_at_start_needs_a_restart(tmp_path, platform_options):
     options = dict(platform_options, namespaces=[dict(n, retention=None) for n in platform_options["namespaces"]])
-    config, _c, _w = zc.generate(options)
+    config, _c, _w = zgen.generate(options)
     path = tmp_path / "config.json"
-    path.write_text(zc.render(config))
-    assert not zc.retention_enabled(config)
+    path.write_text(zgen.render(config))
+    assert not zreload.retention_enabled(config)
     with metrics_server() as server:
         result = run_retention(zot_backend(server.url, path), NAMESPACES[:1], settings={})
     assert result["changed"] and result["restart_required"] and result["zot"]["action"] == "restart"

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
 
 from .test_zot_gc import metrics_server
 
@@ -29,8 +29,8 @@ def gc_playbook(url, config_dir, *extra):
 
 @pytest.fixture
 def config_dir(tmp_path, platform_options):
-    config, _c, _w = zc.generate(platform_options)
-    (tmp_path / "config.json").write_text(zc.render(config))
+    config, _c, _w = zgen.generate(platform_options)
+    (tmp_path / "config.json").write_text(zgen.render(config))
     os.chmod(tmp_path / "config.json", 0o640)
     return tmp_path
 

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from ansible_collections.provisioning.oci_registry.plugins.filter.zot_config import zot_config
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 
 from ._data import PLATFORM_NAMESPACES, PLATFORM_USERS
 
@@ -58,16 +60,16 @@ MATRIX = [dict(itertools.chain.from_iterable(d.items() for d in combo)) for comb
 @pytest.mark.parametrize("options", MATRIX, ids=["combo%d" % i for i in range(len(MATRIX))])
 def test_matrix_passes_the_contract(options):
     options = dict(copy.deepcopy(options), root_directory="/var/lib/registry")
-    config, credentials, _warnings = zc.generate(options)
-    assert zc.check(config)[0] == []
+    config, credentials, _warnings = zgen.generate(options)
+    assert zschema.check(config)[0] == []
     # the types zot declares, whatever the input types were
     assert isinstance(config["http"]["port"], str) and config["http"]["port"].isdigit()
-    flat = zc._flatten(config)
+    flat = zreload._flatten(config)
     for path, value in flat.items():
         if path and path[-1] in ("gcDelay", "gcInterval", "delay", "pushedWithin", "interval", "updateInterval",
                                  "pollInterval", "retryDelay"):
-            zc.parse_duration(value)
-    text = zc.render(config)
+            zschema.parse_duration(value)
+    text = zgen.render(config)
     assert json.loads(text) == config
     for registry in SYNC_REGISTRIES:
         if registry.get("password"):
@@ -122,17 +124,17 @@ def test_bad_variables_fail_naming_the_variable(options, variable, what):
     base = {"root_directory": "/var/lib/registry", "http_address": "0.0.0.0", "http_port": 5000}
     base.update(copy.deepcopy(options))
     if variable is None:
-        zc.generate(base)
+        zgen.generate(base)
         return
-    with pytest.raises(zc.ZotConfigError) as info:
-        zc.generate(base)
+    with pytest.raises(zschema.ZotConfigError) as info:
+        zgen.generate(base)
     message = str(info.value)
     assert any(p.startswith(variable) and what in p for p in info.value.problems), message
 
 
 def test_config_overrides_merge_and_are_checked():
-    config, _c, _w = zc.generate({"root_directory": "/r", "http_port": 5000,
-                                  "config_overrides": {"http": {"readTimeout": "2m"}, "scheduler": {"numWorkers": 4}}})
+    config, _c, _w = zgen.generate({"root_directory": "/r", "http_port": 5000,
+                                    "config_overrides": {"http": {"readTimeout": "2m"}, "scheduler": {"numWorkers": 4}}})
     assert config["http"]["readTimeout"] == "2m"
     assert config["http"]["port"] == "5000"
     assert config["scheduler"] == {"numWorkers": 4}
@@ -239,13 +241,13 @@ def running(platform_options):
                    cve_update_interval="24h", sync_enabled=True, sync_credentials_file="/etc/zot/sync.json",
                    sync_registries=[{"urls": ["https://up.example"], "poll_interval": "6h",
                                      "content": [{"prefix": "lib/**"}]}])
-    return zc.generate(options)[0]
+    return zgen.generate(options)[0]
 
 
 @pytest.mark.parametrize("name,change,expected", CLASSIFICATION, ids=[c[0] for c in CLASSIFICATION])
 def test_reload_or_restart(running, name, change, expected):
     new = _mutate(running, change)
-    result = zc.classify_change(running, new)
+    result = zreload.classify_change(running, new)
     assert result["action"] == expected, result
     if expected != "none":
         assert result["reasons"] and result["changed"]
@@ -253,31 +255,31 @@ def test_reload_or_restart(running, name, change, expected):
 
 def test_retention_not_on_at_start_needs_restart(running):
     old = _mutate(running, _delete(("storage", "retention")))
-    result = zc.classify_change(old, running)
+    result = zreload.classify_change(old, running)
     assert result["action"] == "restart"
     assert any("retention" in r for r in result["reasons"])
 
 
 def test_no_running_config_is_a_restart(running):
-    assert zc.classify_change(None, running)["action"] == "restart"
-    assert zc.classify_change({}, running)["action"] == "restart"
+    assert zreload.classify_change(None, running)["action"] == "restart"
+    assert zreload.classify_change({}, running)["action"] == "restart"
 
 
 @pytest.mark.parametrize("text,ns", [("1h", 3600 * 10 ** 9), ("24h0m0s", 86400 * 10 ** 9), ("1.5h", 5400 * 10 ** 9),
                                      ("90m", 5400 * 10 ** 9), ("300ms", 3 * 10 ** 8), ("-5s", -5 * 10 ** 9),
                                      ("0", 0), ("1h1m1s1ms", 3661001000000)])
 def test_go_durations(text, ns):
-    assert zc.parse_duration(text) == ns
-    assert zc.parse_duration(zc.format_duration(ns)) == ns
+    assert zschema.parse_duration(text) == ns
+    assert zschema.parse_duration(zschema.format_duration(ns)) == ns
 
 
 @pytest.mark.parametrize("text", ["", "1", "h", "1 h", "1x", "1h-", "--1h", "1.h.5", 3600])
 def test_bad_go_durations(text):
     with pytest.raises(ValueError):
-        zc.parse_duration(text)
+        zschema.parse_duration(text)
 
 
 def test_duration_formatting():
-    assert zc.format_duration(zc.parse_duration("24h")) == "24h0m0s"
-    assert zc.format_duration(zc.parse_duration("1.5s")) == "1.5s"
-    assert zc.hours(90) == "2160h"
+    assert zschema.format_duration(zschema.parse_duration("24h")) == "24h0m0s"
+    assert zschema.format_duration(zschema.parse_duration("1.5s")) == "1.5s"
+    assert zgen.hours(90) == "2160h"

@@ -9,7 +9,9 @@ import json
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 
 from ._data import load_example
 
@@ -29,7 +31,7 @@ MEMBERS = ["10.0.0.1:5000", "10.0.0.2:5000", "10.0.0.3:5000"]
 def _generate(platform_options, **extra):
     options = dict(platform_options)
     options.update(extra)
-    return zc.generate(options)
+    return zgen.generate(options)
 
 
 def test_s3_storage_with_redis_cache(platform_options):
@@ -44,11 +46,11 @@ def test_s3_storage_with_redis_cache(platform_options):
     assert storage["cacheDriver"] == {"name": "redis", "url": "redis://:p%40ss%3Aw%2Frd@10.0.0.5:6379/0",
                                       "keyprefix": "zot"}
     assert "redirectBlobURL" not in storage
-    assert zc.check(config) == ([], [])
-    text = zc.render(config)
+    assert zschema.check(config) == ([], [])
+    text = zgen.render(config)
     # the S3 credentials stay out of config.json: they go to the container's environment
     assert "AKIAEXAMPLE" not in text and SECRET_KEY not in text
-    assert zc.storage_environment(STORAGE, "/etc/zot-s3-ca/ca.pem") == {
+    assert zgen.storage_environment(STORAGE, "/etc/zot-s3-ca/ca.pem") == {
         "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
 
 
@@ -62,8 +64,8 @@ def test_s3_variants(platform_options):
     assert driver["rootdirectory"] == "/registry" and driver["chunksize"] == 64 * 1024 * 1024
     assert config["storage"]["redirectBlobURL"] is True
     assert config["storage"]["cacheDriver"]["url"] == "rediss://10.0.0.5:6379/3"
-    assert zc.check(config)[0] == []
-    env = zc.storage_environment(storage, "/etc/zot-s3-ca/ca.pem")
+    assert zschema.check(config)[0] == []
+    env = zgen.storage_environment(storage, "/etc/zot-s3-ca/ca.pem")
     assert env["AWS_CA_BUNDLE"] == "/etc/zot-s3-ca/ca.pem"
     aws = dict(STORAGE, s3=dict(STORAGE["s3"], endpoint=""))
     config, _c, _w = _generate(platform_options, storage=aws, redis=REDIS)
@@ -82,7 +84,7 @@ def test_filesystem_keeps_todays_config(platform_options):
 def test_single_zot_on_filesystem_with_redis(platform_options):
     config, _c, _w = _generate(platform_options, storage={"type": "filesystem"}, redis=REDIS)
     assert config["storage"]["remoteCache"] is True and config["storage"]["cacheDriver"]["name"] == "redis"
-    assert zc.check(config)[0] == []
+    assert zschema.check(config)[0] == []
 
 
 @pytest.mark.parametrize("extra,variable", [
@@ -101,7 +103,7 @@ def test_single_zot_on_filesystem_with_redis(platform_options):
     ({"cluster_members": ["a:5000", "a:5000"], "cluster_hash_key": HASH_KEY}, "zot_cluster_members:"),
 ])
 def test_bad_input_names_the_variable(platform_options, extra, variable):
-    with pytest.raises(zc.ZotConfigError) as info:
+    with pytest.raises(zschema.ZotConfigError) as info:
         _generate(platform_options, **extra)
     assert len(info.value.problems) == 1 and info.value.problems[0].startswith(variable), info.value.problems
     for secret in (SECRET_KEY, REDIS_PASSWORD, "short", HASH_KEY):
@@ -109,8 +111,8 @@ def test_bad_input_names_the_variable(platform_options, extra, variable):
 
 
 def test_redis_with_s3_key_mismatch_is_refused():
-    with pytest.raises(zc.ZotConfigError) as info:
-        zc.storage_environment(dict(STORAGE, s3=dict(STORAGE["s3"], secret_key="")))
+    with pytest.raises(zschema.ZotConfigError) as info:
+        zgen.storage_environment(dict(STORAGE, s3=dict(STORAGE["s3"], secret_key="")))
     assert info.value.problems[0].startswith("zot_storage.s3.access_key:")
 
 
@@ -118,7 +120,7 @@ def test_cluster(platform_options):
     config, _c, _w = _generate(platform_options, storage=STORAGE, redis=REDIS, cluster_members=MEMBERS,
                                cluster_hash_key=HASH_KEY, cluster_tls_cacert="/etc/zot-tls/0/ca.pem")
     assert config["cluster"] == {"members": MEMBERS, "hashKey": HASH_KEY, "tls": {"cacert": "/etc/zot-tls/0/ca.pem"}}
-    assert zc.check(config) == ([], [])
+    assert zschema.check(config) == ([], [])
     # one member is no cluster (pkg/api/config/config.go IsClustered: more than one member)
     config, _c, _w = _generate(platform_options, cluster_members=MEMBERS[:1], cluster_hash_key="")
     assert "cluster" not in config
@@ -140,14 +142,14 @@ def _cluster_member_config():
 
 
 def test_checker_accepts_upstream_shapes():
-    assert zc.check(_cluster_member_config()) == ([], [])
+    assert zschema.check(_cluster_member_config()) == ([], [])
     # examples/config-redis.json: dedupe on s3 with a redis cacheDriver and no remoteCache key (zot's default
     # turns remoteCache on)
     config = _cluster_member_config()
     del config["cluster"]
     config["storage"].update(dedupe=True)
     del config["storage"]["remoteCache"]
-    assert zc.check(config) == ([], [])
+    assert zschema.check(config) == ([], [])
 
 
 @pytest.mark.parametrize("change,path,words", [
@@ -168,7 +170,7 @@ def test_checker_accepts_upstream_shapes():
 def test_checker_refuses_what_zot_refuses(change, path, words):
     config = _cluster_member_config()
     change(config)
-    errors, _warnings = zc.check(config)
+    errors, _warnings = zschema.check(config)
     assert len(errors) == 1, errors
     assert errors[0].startswith(path + ":") and words in errors[0], errors
 
@@ -177,26 +179,26 @@ def test_checker_never_shows_the_hash_key_or_redis_url():
     config = _cluster_member_config()
     config["cluster"]["hashKey"] = "s3cr3t-hash"
     config["storage"]["cacheDriver"]["url"] = "http://:hunter2@redis:6379"
-    errors, _warnings = zc.check(config)
+    errors, _warnings = zschema.check(config)
     assert len(errors) == 2 and not any("s3cr3t-hash" in e or "hunter2" in e for e in errors), errors
 
 
 def test_subpath_cache_rules_of_the_s3_example():
     """examples/config-s3.json passes; zot's subpath rules: only dynamodb, and remoteCache false ignores a cacheDriver."""
     example = load_example("config-s3.json")
-    assert zc.check(example)[0] == []
+    assert zschema.check(example)[0] == []
     redis_sub = copy.deepcopy(example)
     redis_sub["storage"]["subPaths"]["/c"]["cacheDriver"] = {"name": "redis", "url": "redis://r:6379"}
-    errors = zc.check(redis_sub)[0]
+    errors = zschema.check(redis_sub)[0]
     assert errors == ['storage.subPaths["/c"].cacheDriver.name: a subpath\'s remote cache must be dynamodb, got '
                       "'redis'"]
     ignored = copy.deepcopy(example)
     ignored["storage"]["subPaths"]["/b"]["cacheDriver"] = {"name": "dynamodb", "cacheTablename": "t"}
-    errors, warnings = zc.check(ignored)
+    errors, warnings = zschema.check(ignored)
     assert errors == [] and any(w.startswith('storage.subPaths["/b"].cacheDriver: ignored') for w in warnings)
     no_cache = copy.deepcopy(example)
     del no_cache["storage"]["cacheDriver"]
-    errors = zc.check(no_cache)[0]
+    errors = zschema.check(no_cache)[0]
     assert len(errors) == 1 and errors[0].startswith("storage.cacheDriver: dedupe on a remote storage driver")
 
 
@@ -204,7 +206,7 @@ def test_checker_warnings():
     config = _cluster_member_config()
     config["storage"]["storageDriver"].update(accesskey="AKIDVALUE", secretkey="SECRETVALUE", bukcet="typo")
     config["http"]["tls"] = {"cert": "/c.pem", "key": "/k.pem"}
-    errors, warnings = zc.check(config)
+    errors, warnings = zschema.check(config)
     assert errors == []
     assert any("storageDriver.bukcet" in w and "does not read" in w for w in warnings)
     assert any("holds s3 credentials" in w for w in warnings)
@@ -225,7 +227,7 @@ def test_reload_classifier(change, expected):
     old = _cluster_member_config()
     new = copy.deepcopy(old)
     change(new)
-    result = zc.classify_change(old, new)
+    result = zreload.classify_change(old, new)
     assert result["action"] == expected, result
     assert "fedcba9876543210" not in json.dumps(result["reasons"])
 
@@ -234,7 +236,7 @@ def test_turning_shared_storage_on_restarts(platform_options):
     old, _c, _w = _generate(platform_options)
     new, _c, _w = _generate(platform_options, storage=STORAGE, redis=REDIS, cluster_members=MEMBERS,
                             cluster_hash_key=HASH_KEY)
-    result = zc.classify_change(old, new)
+    result = zreload.classify_change(old, new)
     assert result["action"] == "restart"
     assert {"storage.storageDriver.bucket", "storage.cacheDriver.url", "cluster.hashKey"} <= set(result["changed"])
     assert REDIS_PASSWORD not in json.dumps(result) and HASH_KEY not in json.dumps(result)

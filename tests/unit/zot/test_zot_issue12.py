@@ -9,7 +9,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.provisioning.oci_registry.plugins.filter.published_port import published_port
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
 
 from .test_zot_backend import backend, load
@@ -46,28 +48,28 @@ def test_admins_always_read_metrics(platform_options):
     options = dict(platform_options, metrics_users=["prometheus"],
                    users=[{"name": "admin", "password": "x", "admin": True},
                           {"name": "prometheus", "password": "y"}])
-    config = zc.generate(options)[0]
+    config = zgen.generate(options)[0]
     assert config["http"]["accessControl"]["metrics"]["users"] == ["admin", "prometheus"]
-    allowed_default = zc.generate(dict(options, metrics_users=None))[0]
+    allowed_default = zgen.generate(dict(options, metrics_users=None))[0]
     assert allowed_default["http"]["accessControl"]["metrics"]["users"] == ["admin"]
-    off = zc.generate(dict(options, metrics_enabled=False))[0]
+    off = zgen.generate(dict(options, metrics_enabled=False))[0]
     assert "metrics" not in off["http"]["accessControl"]
 
 
 # -- 4. reload vs restart -------------------------------------------------------------------------
 def test_turning_cve_on_while_search_is_on_needs_a_restart(platform_options):
-    old = zc.generate(dict(platform_options, search_enabled=True, cve_enabled=False))[0]
-    new = zc.generate(dict(platform_options, search_enabled=True, cve_enabled=True, cve_update_interval="24h"))[0]
-    change = zc.classify_change(old, new)
+    old = zgen.generate(dict(platform_options, search_enabled=True, cve_enabled=False))[0]
+    new = zgen.generate(dict(platform_options, search_enabled=True, cve_enabled=True, cve_update_interval="24h"))[0]
+    change = zreload.classify_change(old, new)
     assert change["action"] == "restart"
     assert any("CVE" in reason for reason in change["reasons"])
-    assert zc.classify_change(old=new, new=old)["action"] == "restart"
+    assert zreload.classify_change(old=new, new=old)["action"] == "restart"
 
 
 def test_dedupe_needs_a_restart(platform_options):
-    old = zc.generate(platform_options)[0]
-    new = zc.generate(dict(platform_options, dedupe=False))[0]
-    change = zc.classify_change(old, new)
+    old = zgen.generate(platform_options)[0]
+    new = zgen.generate(dict(platform_options, dedupe=False))[0]
+    change = zreload.classify_change(old, new)
     assert change["action"] == "restart" and "storage.dedupe" in change["reasons"][0]
 
 
@@ -76,15 +78,15 @@ def test_dedupe_needs_a_restart(platform_options):
 def test_ldap_required_keys(platform_options, missing):
     ldap = {"address": "ldap.example", "port": 389, "baseDN": "ou=people,dc=example", "userAttribute": "uid"}
     del ldap[missing]
-    with pytest.raises(zc.ZotConfigError) as info:
-        zc.generate(dict(platform_options, config_overrides={"http": {"auth": {"ldap": ldap}}}))
+    with pytest.raises(zschema.ZotConfigError) as info:
+        zgen.generate(dict(platform_options, config_overrides={"http": {"auth": {"ldap": ldap}}}))
     assert "zot_config_overrides (http.auth.ldap.%s)" % missing in str(info.value)
     assert "required: address, baseDN, userAttribute" in str(info.value)
 
 
 def test_complete_ldap_passes(platform_options):
     ldap = {"address": "ldap.example", "port": 389, "baseDN": "ou=people,dc=example", "userAttribute": "uid"}
-    zc.generate(dict(platform_options, config_overrides={"http": {"auth": {"ldap": ldap}}}))
+    zgen.generate(dict(platform_options, config_overrides={"http": {"auth": {"ldap": ldap}}}))
 
 
 @pytest.mark.parametrize("sink,message", [
@@ -95,14 +97,14 @@ def test_complete_ldap_passes(platform_options):
     ({"type": "http", "address": "http://h/in", "secret": "x"}, "zot does not know this key"),
 ])
 def test_event_sinks_checked(platform_options, sink, message):
-    with pytest.raises(zc.ZotConfigError, match=message):
-        zc.generate(dict(platform_options, config_overrides={"extensions": {"events": {"enable": True, "sinks": [sink]}}}))
+    with pytest.raises(zschema.ZotConfigError, match=message):
+        zgen.generate(dict(platform_options, config_overrides={"extensions": {"events": {"enable": True, "sinks": [sink]}}}))
 
 
 def test_nats_sink_with_credentials_passes(platform_options):
     sink = {"type": "nats", "address": "nats://127.0.0.1:4222", "channel": "alerts", "timeout": "10s",
             "credentials": {"username": "u", "password": "p"}, "tlsconfig": {"cacertfile": "/ca.pem"}}
-    zc.generate(dict(platform_options, config_overrides={"extensions": {"events": {"enable": True, "sinks": [sink]}}}))
+    zgen.generate(dict(platform_options, config_overrides={"extensions": {"events": {"enable": True, "sinks": [sink]}}}))
 
 
 # -- 6. webhooks -> extensions.events HTTP sinks ------------------------------------------------------
@@ -110,11 +112,11 @@ def test_webhooks_render_http_sinks(platform_options):
     hooks = [{"name": "ci", "url": "https://ci.example/hook", "headers": {"Authorization": "Bearer t"},
               "events": ["push"]},
              {"name": "audit", "url": "http://audit.example/in"}]
-    config = zc.generate(dict(platform_options, webhooks=hooks))[0]
+    config = zgen.generate(dict(platform_options, webhooks=hooks))[0]
     assert config["extensions"]["events"] == {"enable": True, "sinks": [
         {"type": "http", "address": "https://ci.example/hook", "headers": {"Authorization": "Bearer t"}},
         {"type": "http", "address": "http://audit.example/in"}]}
-    assert "events" not in zc.generate(platform_options)[0]["extensions"]
+    assert "events" not in zgen.generate(platform_options)[0]["extensions"]
 
 
 @pytest.mark.parametrize("hooks,message", [
@@ -126,7 +128,7 @@ def test_webhooks_render_http_sinks(platform_options):
 ])
 def test_webhooks_refused(platform_options, hooks, message):
     with pytest.raises(InvalidParameterError, match=message):
-        zc.generate(dict(platform_options, webhooks=hooks))
+        zgen.generate(dict(platform_options, webhooks=hooks))
 
 
 # -- 7. role and modules agree -------------------------------------------------------------------------
@@ -135,23 +137,23 @@ def test_delete_untagged_false_protects_every_repository(platform_options):
     manifests. The catch-all comes last, so each namespace's own policy still decides first."""
     namespaces = [{"name": "with-retention", "retention": {"keep_tags": 3}},
                   {"name": "without-retention", "retention": None}]
-    config = zc.generate(dict(platform_options, namespaces=namespaces, retention_delete_untagged=False))[0]
+    config = zgen.generate(dict(platform_options, namespaces=namespaces, retention_delete_untagged=False))[0]
     policies = config["storage"]["retention"]["policies"]
     assert policies[-1] == {"repositories": ["**"], "deleteUntagged": False, "keepTags": [{"patterns": [".*"]}]}
     assert policies[0]["repositories"] == ["with-retention", "with-retention/**"]
     assert policies[0]["deleteUntagged"] is False
-    true_config = zc.generate(dict(platform_options, namespaces=namespaces, retention_delete_untagged=True))[0]
-    assert not any(zc.is_untagged_guard(p) for p in true_config["storage"]["retention"]["policies"])
-    off = zc.generate(dict(platform_options, namespaces=namespaces, retention_enabled=False,
-                           retention_delete_untagged=False))[0]
-    assert off["storage"]["retention"]["policies"] == [zc.untagged_guard_policy()]
+    true_config = zgen.generate(dict(platform_options, namespaces=namespaces, retention_delete_untagged=True))[0]
+    assert not any(zgen.is_untagged_guard(p) for p in true_config["storage"]["retention"]["policies"])
+    off = zgen.generate(dict(platform_options, namespaces=namespaces, retention_enabled=False,
+                             retention_delete_untagged=False))[0]
+    assert off["storage"]["retention"]["policies"] == [zgen.untagged_guard_policy()]
 
 
 def test_gc_off_with_retention_refused_by_the_role(platform_options):
     with pytest.raises(InvalidParameterError, match="zot_gc: namespace retention runs with garbage collection"):
-        zc.generate(dict(platform_options, gc=False))
+        zgen.generate(dict(platform_options, gc=False))
     # without any namespace retention, gc off with the untagged guard alone is fine
-    zc.generate(dict(platform_options, gc=False, namespaces=[{"name": "a"}], retention_delete_untagged=False))
+    zgen.generate(dict(platform_options, gc=False, namespaces=[{"name": "a"}], retention_delete_untagged=False))
 
 
 def test_oci_gc_refuses_gc_off_with_retention_like_the_role(files):
@@ -171,9 +173,9 @@ def test_oci_gc_delete_untagged_false_adds_the_guard_as_the_role_does(files, pla
     result = zot.gc_ensure(namespaces, {"delete_untagged": False})
     assert result.changed
     policies = load(config_path)["storage"]["retention"]["policies"]
-    assert zc.is_untagged_guard(policies[-1]) and all(p["deleteUntagged"] is False for p in policies)
-    role = zc.generate(dict(platform_options, users=[{"name": "admin", "password": "x", "admin": True}],
-                            retention_delete_untagged=False))[0]
+    assert zgen.is_untagged_guard(policies[-1]) and all(p["deleteUntagged"] is False for p in policies)
+    role = zgen.generate(dict(platform_options, users=[{"name": "admin", "password": "x", "admin": True}],
+                              retention_delete_untagged=False))[0]
     assert policies == role["storage"]["retention"]["policies"]       # the next role run changes nothing
     assert not zot.gc_ensure(namespaces, {"delete_untagged": False}).changed
 
@@ -186,8 +188,8 @@ def test_oci_user_admin_reads_metrics_as_the_role_renders_it(files, platform_opt
     written = load(config_path)
     assert written["http"]["accessControl"]["metrics"]["users"] == ["admin", "ops"]
     users = [{"name": "admin", "password": "x", "admin": True}, {"name": "ops", "password": "y", "admin": True}]
-    role = zc.generate(dict(platform_options, users=users))[0]
-    assert zc.classify_change(written, role)["action"] == "none"     # the next role run changes nothing
+    role = zgen.generate(dict(platform_options, users=users))[0]
+    assert zreload.classify_change(written, role)["action"] == "none"     # the next role run changes nothing
     zot.user_remove("ops")
     assert load(config_path)["http"]["accessControl"]["metrics"]["users"] == ["admin"]
     assert json.dumps(load(config_path)).count('"ops"') == 0

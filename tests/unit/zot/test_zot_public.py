@@ -2,7 +2,7 @@
 
 zot v2.1.20 (pkg/api/authz.go, AccessController.isPermitted) applies a repository group's
 anonymousPolicy only to requests without a user and its defaultPolicy only to requests with one,
-so a public namespace needs read in both. zc.authorize evaluates that same decision over the
+so a public namespace needs read in both. authorize evaluates that same decision over the
 generated config (role) and over the file the adapter writes (oci_namespace / oci_policy)."""
 
 import json
@@ -10,10 +10,13 @@ import os
 
 import pytest
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import AccessOptions
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import ConnectionOptions, RegistryClient
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._zot import ZotBackend
+
+from ._authorize import authorize
 
 USERS = [{"name": "alice", "password": "a"}, {"name": "bob", "password": "b"}, {"name": "root", "password": "r",
                                                                                 "admin": True}]
@@ -47,12 +50,12 @@ IDS = ["%s-%s-%s" % (m[0] or "anonymous", m[1], m[2]) for m in MATRIX]
 @pytest.fixture(scope="module")
 def generated():
     return {"http": {"auth": {"htpasswd": {"path": "/etc/zot/htpasswd"}},
-                     "accessControl": zc.access_control(NAMESPACES, USERS)}}
+                     "accessControl": zgen.access_control(NAMESPACES, USERS)}}
 
 
 @pytest.mark.parametrize("who,action,repository,allowed", MATRIX, ids=IDS)
 def test_generated_access_control(generated, who, action, repository, allowed):
-    assert zc.authorize(generated, repository, action, username=who)[0] is allowed
+    assert authorize(generated, repository, action, username=who)[0] is allowed
 
 
 def test_public_read_is_in_both_policies_and_the_config_passes_the_checker(generated):
@@ -61,28 +64,28 @@ def test_public_read_is_in_both_policies_and_the_config_passes_the_checker(gener
         assert repositories[name]["anonymousPolicy"] == ["read"]
         assert repositories[name]["defaultPolicy"] == ["read"]
     assert repositories["private/**"]["defaultPolicy"] == []
-    problems, _warnings = zc.check(generated)
+    problems, _warnings = zschema.check(generated)
     assert problems == []
 
 
 def test_the_model_reads_back_unchanged(generated):
     repositories = generated["http"]["accessControl"]["repositories"]
-    assert zc.model_policies(repositories["shared/**"]) == (True, NAMESPACES[0]["policies"])
-    assert zc.model_policies(repositories["private/**"]) == (False, NAMESPACES[2]["policies"])
+    assert zgen.model_policies(repositories["shared/**"]) == (True, NAMESPACES[0]["policies"])
+    assert zgen.model_policies(repositories["private/**"]) == (False, NAMESPACES[2]["policies"])
     # An explicit authenticated write in a public namespace stays a policy.
-    group = zc.namespace_group({"name": "t", "public": True,
-                                "policies": [{"subjects": ["authenticated"], "actions": ["read", "write"]}]})
+    group = zgen.namespace_group({"name": "t", "public": True,
+                                  "policies": [{"subjects": ["authenticated"], "actions": ["read", "write"]}]})
     assert group["defaultPolicy"] == ["read", "create", "update"]
-    assert zc.model_policies(group) == (True, [{"subjects": ["authenticated"], "actions": ["read", "write"]}])
+    assert zgen.model_policies(group) == (True, [{"subjects": ["authenticated"], "actions": ["read", "write"]}])
 
 
 @pytest.fixture
 def adapter(tmp_path):
     config_path = tmp_path / "config.json"
-    config_path.write_text(zc.render({"storage": {"rootDirectory": "/var/lib/registry"},
-                                      "http": {"address": "0.0.0.0", "port": "5000",
-                                               "auth": {"htpasswd": {"path": "/etc/zot/htpasswd"}},
-                                               "accessControl": zc.access_control([], USERS)}}))
+    config_path.write_text(zgen.render({"storage": {"rootDirectory": "/var/lib/registry"},
+                                        "http": {"address": "0.0.0.0", "port": "5000",
+                                                 "auth": {"htpasswd": {"path": "/etc/zot/htpasswd"}},
+                                                 "accessControl": zgen.access_control([], USERS)}}))
     htpasswd_path = tmp_path / "htpasswd"
     htpasswd_path.write_text("")
     os.chmod(config_path, 0o640)
@@ -101,7 +104,7 @@ def test_the_adapter_gives_logged_in_users_read_on_a_public_namespace(adapter):
         zot.policies_ensure(namespace["name"], namespace["policies"])
     config = json.loads(config_path.read_text())
     for who, action, repository, allowed in MATRIX:
-        assert zc.authorize(config, repository, action, username=who)[0] is allowed, (who, action, repository)
+        assert authorize(config, repository, action, username=who)[0] is allowed, (who, action, repository)
     # Applying the same model again changes nothing (idempotent). ("docs", public: false with an anonymous
     # read, flips on every run as before this change: oci_namespace takes its public: false at its word.)
     for namespace in (NAMESPACES[0], NAMESPACES[2]):
@@ -116,9 +119,9 @@ def test_made_private_again_logged_in_users_lose_the_read(adapter):
     zot, config_path = adapter
     zot.namespace_ensure({"name": "shared", "description": "", "public": True, "retention": None, "quota_gb": None})
     zot.policies_ensure("shared", NAMESPACES[0]["policies"])
-    assert zc.authorize(json.loads(config_path.read_text()), "shared/app", "read", "bob")[0] is True
+    assert authorize(json.loads(config_path.read_text()), "shared/app", "read", "bob")[0] is True
     zot.namespace_ensure({"name": "shared", "description": "", "public": False, "retention": None, "quota_gb": None})
     config = json.loads(config_path.read_text())
-    assert zc.authorize(config, "shared/app", "read", "bob")[0] is False
-    assert zc.authorize(config, "shared/app", "read", None)[0] is False
-    assert zc.authorize(config, "shared/app", "read", "alice")[0] is True
+    assert authorize(config, "shared/app", "read", "bob")[0] is False
+    assert authorize(config, "shared/app", "read", None)[0] is False
+    assert authorize(config, "shared/app", "read", "alice")[0] is True

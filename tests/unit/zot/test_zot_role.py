@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
 
 from ._data import ROOT
 
@@ -39,7 +39,7 @@ def test_every_default_is_declared_with_the_same_value():
 
 def test_every_generator_option_is_fed_by_the_role():
     role_options = _load("vars", "main.yml")["_zot_options"]
-    assert set(role_options) == set(zc.OPTION_NAMES)
+    assert set(role_options) == set(zgen.OPTION_NAMES)
     variables = set(_load("defaults", "main.yml")) | {"zot_admin_password"} | FALLBACK
     for option, template in role_options.items():
         for name in re.findall(r"\bzot_[a-z_]+", str(template)):
@@ -54,7 +54,7 @@ FIXED_BY_ROLE = {"zot_root_directory", "zot_http_address", "zot_http_port", "zot
 
 def test_error_messages_name_real_variables():
     variables = set(_load("defaults", "main.yml")) | {"zot_config_overrides"} | FALLBACK
-    for name in zc.VARIABLES.values():
+    for name in zgen.VARIABLES.values():
         name = name.split(" ")[0]
         assert name in variables or name in FIXED_BY_ROLE, name
     role_options = _load("vars", "main.yml")["_zot_options"]

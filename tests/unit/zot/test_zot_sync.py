@@ -10,7 +10,9 @@ import re
 import pytest
 
 from ansible_collections.provisioning.oci_registry.plugins.filter.zot_config import zot_config
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_generate as zgen
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_reload as zreload
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_sync as zs
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._backend import AccessOptions
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._client import ConnectionOptions, RegistryClient
@@ -38,7 +40,7 @@ def options(platform_options, mirrors=(), replications=(), **extra):
 
 # -- rendering ---------------------------------------------------------------------------------------------
 def test_mirror_and_replication_render_into_sync(platform_options):
-    config, credentials, warnings = zc.generate(options(platform_options, [MIRROR], [REPLICATION]))
+    config, credentials, warnings = zgen.generate(options(platform_options, [MIRROR], [REPLICATION]))
     sync = config["extensions"]["sync"]
     assert sync["enable"] is True and sync["credentialsFile"] == "/etc/zot/sync-credentials.json"
     mirror, replication = sync["registries"]
@@ -53,21 +55,21 @@ def test_mirror_and_replication_render_into_sync(platform_options):
     # credentials by host without scheme (the credentials file's keys), never in config.json
     assert credentials == {"registry-1.docker.io": {"username": "puller", "password": SECRET},
                            "ghcr.io": {"username": "bot", "password": REPL_SECRET}}
-    text = zc.render(config)
+    text = zgen.render(config)
     assert SECRET not in text and REPL_SECRET not in text and "puller" not in text
-    assert zc.check(config) == ([], [])
+    assert zschema.check(config) == ([], [])
     assert warnings == []
 
 
 def test_no_entries_leave_sync_off(platform_options):
-    config, credentials, _w = zc.generate(options(platform_options, [dict(MIRROR, state="absent")]))
+    config, credentials, _w = zgen.generate(options(platform_options, [dict(MIRROR, state="absent")]))
     assert "sync" not in config.get("extensions", {}) and credentials == {}
 
 
 def test_merged_with_zot_sync_registries(platform_options):
     own = {"urls": ["https://quay.io"], "on_demand": True, "content": [{"prefix": "coreos/**"}],
            "username": "q", "password": "quay-pw"}
-    config, credentials, _w = zc.generate(options(platform_options, [MIRROR], sync_enabled=True, sync_registries=[own]))
+    config, credentials, _w = zgen.generate(options(platform_options, [MIRROR], sync_enabled=True, sync_registries=[own]))
     urls = [r["urls"] for r in config["extensions"]["sync"]["registries"]]
     assert urls == [["https://quay.io"], ["https://registry-1.docker.io"]]
     assert set(credentials) == {"quay.io", "registry-1.docker.io"}
@@ -77,16 +79,16 @@ def test_duplicate_of_zot_sync_registries_names_both(platform_options):
     same = {"urls": ["https://registry-1.docker.io"], "on_demand": True, "tls_verify": True,
             "content": [{"prefix": "library/**", "destination": "/dockerhub"},
                         {"prefix": "bitnami/*", "destination": "/dockerhub"}]}
-    with pytest.raises(zc.ZotConfigError) as err:
-        zc.generate(options(platform_options, [dict(MIRROR, username=None, password=None)], sync_enabled=True,
-                            sync_registries=[same]))
+    with pytest.raises(zschema.ZotConfigError) as err:
+        zgen.generate(options(platform_options, [dict(MIRROR, username=None, password=None)], sync_enabled=True,
+                              sync_registries=[same]))
     assert "zot_sync_registries[0] and zot_mirrors[0] (hub)" in str(err.value)
 
 
 def test_one_host_two_credentials_is_an_error(platform_options):
     other = dict(REPLICATION, remote=dict(REPLICATION["remote"], url="https://registry-1.docker.io"))
-    with pytest.raises(zc.ZotConfigError) as err:
-        zc.generate(options(platform_options, [MIRROR], [other]))
+    with pytest.raises(zschema.ZotConfigError) as err:
+        zgen.generate(options(platform_options, [MIRROR], [other]))
     message = str(err.value)
     assert "zot_mirrors[0] (hub) and zot_replications[0] (ghcr-tools)" in message
     assert "registry-1.docker.io" in message and SECRET not in message and REPL_SECRET not in message
@@ -99,8 +101,8 @@ def test_one_host_two_credentials_is_an_error(platform_options):
     ({k: v for k, v in MIRROR.items() if k != "namespace"}, "zot_mirrors[0].namespace"),
 ])
 def test_bad_role_entries_name_the_variable(platform_options, entry, needle):
-    with pytest.raises(zc.ZotConfigError) as err:
-        zc.generate(options(platform_options, [entry]))
+    with pytest.raises(zschema.ZotConfigError) as err:
+        zgen.generate(options(platform_options, [entry]))
     assert needle in str(err.value)
 
 
@@ -111,13 +113,13 @@ def test_bad_role_entries_name_the_variable(platform_options, entry, needle):
     ([dict(MIRROR, password=None)], [], "zot_mirrors[0] (hub): username and password go together"),
 ])
 def test_malformed_role_input_names_the_variable(platform_options, mirrors, replications, needle):
-    with pytest.raises(zc.ZotConfigError) as err:
-        zc.generate(dict(options(platform_options), mirrors=mirrors, replications=replications))
+    with pytest.raises(zschema.ZotConfigError) as err:
+        zgen.generate(dict(options(platform_options), mirrors=mirrors, replications=replications))
     assert needle in str(err.value)
 
 
 def test_mirror_ttl_and_port_are_warnings(platform_options):
-    _c, _cred, warnings = zc.generate(options(platform_options, [dict(MIRROR, ttl="168h", port=5010)]))
+    _c, _cred, warnings = zgen.generate(options(platform_options, [dict(MIRROR, ttl="168h", port=5010)]))
     assert any("zot_mirrors[0] (hub)" in w and "ttl 168h" in w for w in warnings)
     assert any("zot_mirrors[0] (hub)" in w and "port 5010" in w for w in warnings)
 
@@ -149,14 +151,14 @@ def test_every_tag_needs_no_filter():
 
 # -- the checker: what zot does with a sync registry -----------------------------------------------------------
 def test_checker_warns_about_a_registry_zot_never_syncs(platform_options):
-    config, _c, _w = zc.generate(platform_options)
+    config, _c, _w = zgen.generate(platform_options)
     config.setdefault("extensions", {})["sync"] = {"enable": True, "registries": [
         {"urls": ["https://ghcr.io"], "content": [{"prefix": "**"}]},                   # no pollInterval
         {"urls": ["https://quay.io"], "pollInterval": "1h"},                           # no content
         {"urls": ["https://gcr.io"], "onDemand": True},                                # fine
         {"urls": ["https://ecr.aws"], "pollInterval": "1h", "content": [{"prefix": "**"}]},  # fine
     ]}
-    errors, warnings = zc.check(config)
+    errors, warnings = zschema.check(config)
     assert errors == []
     never = [w for w in warnings if "never syncs" in w]
     assert len(never) == 2 and "registries[0]" in never[0] and "registries[1]" in never[1]
@@ -166,18 +168,18 @@ def test_checker_warns_when_retention_covers_a_mirror_namespace(platform_options
     """validate_sync_enabled.go validateRetentionSyncOverlaps: zot warns when a retention policy lists the
     content's destination pattern; the platform's namespaces carry retention."""
     mirror = dict(MIRROR, namespace="provisioning-test", repositories=["**"])
-    _config, _cred, warnings = zc.generate(options(platform_options, [mirror]))
+    _config, _cred, warnings = zgen.generate(options(platform_options, [mirror]))
     assert any("retention policy for 'provisioning-test/**'" in w for w in warnings), warnings
-    _config, _cred, warnings = zc.generate(options(platform_options, [dict(mirror, namespace="dockerhub")]))
+    _config, _cred, warnings = zgen.generate(options(platform_options, [dict(mirror, namespace="dockerhub")]))
     assert not any("retention policy" in w for w in warnings)
 
 
 def test_sync_change_reloads(platform_options):
-    old, _c, _w = zc.generate(options(platform_options, [MIRROR]))
-    new, _c, _w = zc.generate(options(platform_options, [MIRROR], [REPLICATION]))
-    change = zc.classify_change(old, new)
+    old, _c, _w = zgen.generate(options(platform_options, [MIRROR]))
+    new, _c, _w = zgen.generate(options(platform_options, [MIRROR], [REPLICATION]))
+    change = zreload.classify_change(old, new)
     assert change["action"] == "reload", change
-    first = zc.classify_change(zc.generate(platform_options)[0], old)
+    first = zreload.classify_change(zgen.generate(platform_options)[0], old)
     assert first["action"] == "restart" and any("sync extension on or off" in r for r in first["reasons"])
 
 
@@ -221,9 +223,9 @@ def test_model_checks_scan_settings():
 def test_role_refuses_scan_on_push_without_cve(platform_options):
     namespaces = json.loads(json.dumps(platform_options["namespaces"]))
     namespaces[0]["scan"] = {"on_push": True, "block_severity": "none"}
-    with pytest.raises(zc.ZotConfigError, match=r"zot_namespaces\[0\].*zot_cve_enabled"):
-        zc.generate(dict(platform_options, namespaces=namespaces, cve_enabled=False))
-    config, _c, _w = zc.generate(dict(platform_options, namespaces=namespaces, search_enabled=True, cve_enabled=True))
+    with pytest.raises(zschema.ZotConfigError, match=r"zot_namespaces\[0\].*zot_cve_enabled"):
+        zgen.generate(dict(platform_options, namespaces=namespaces, cve_enabled=False))
+    config, _c, _w = zgen.generate(dict(platform_options, namespaces=namespaces, search_enabled=True, cve_enabled=True))
     assert "cve" in config["extensions"]["search"]
 
 
@@ -254,7 +256,7 @@ def test_read_back_reports_only_what_config_json_holds(deployed):
     path, zot = deployed
     config = json.loads((path / "config.json").read_text())
     config["extensions"]["sync"]["registries"] = config["extensions"]["sync"]["registries"][:1]
-    (path / "config.json").write_text(zc.render(config))
+    (path / "config.json").write_text(zgen.render(config))
     assert zot.mirror_names() == ["hub"] and zot.replication_names() == []
     os.remove(path / zs.CREDENTIALS_FILE)
     assert zot.mirror_get("hub")["username"] is None

@@ -13,7 +13,7 @@ Command line (as the official image's entrypoint takes it, and as the role runs 
                              newVerifyCmd: LoadConfiguration, then exit)
 
 1. Loading. The config is read and checked with the project's own checker
-   (plugins/module_utils/_zot_config.py check(), copied into the image at build time). An invalid
+   (plugins/module_utils/_zot_schema.py check(), copied into the image at build time). An invalid
    config makes the process exit 1 before it listens, as zot's serve does when LoadConfiguration
    fails (pkg/cli/server/root.go newServeCmd).
 2. Listening. http.address:http.port (pkg/api/controller.go Run); TLS when http.tls.cert and key are
@@ -65,7 +65,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, "/opt/zot-standin")
 
-from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_config as zc  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.provisioning.oci_registry.plugins.module_utils import _zot_schema as zschema  # noqa: E402  pylint: disable=wrong-import-position
 
 import bcrypt  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
 
@@ -85,7 +85,7 @@ def load(path):
             config = json.load(handle)
     except (OSError, ValueError) as exc:
         return None, ["cannot load %s: %s" % (path, exc)]
-    errors, _warnings = zc.check(config)
+    errors, _warnings = zschema.check(config)
     return config, errors
 
 
@@ -143,15 +143,15 @@ class State:
 
     def access(self):
         with self.lock:
-            return json.loads(json.dumps(zc._get(self.live, "http", "accessControl")))
+            return json.loads(json.dumps(zschema._get(self.live, "http", "accessControl")))
 
     def htpasswd_path(self):
         with self.lock:
-            return zc._get(self.live, "http", "auth", "htpasswd", "path")
+            return zschema._get(self.live, "http", "auth", "htpasswd", "path")
 
     # -- TLS (2, 6) --
     def load_certificate(self):
-        cert, key = zc._get(self.started, "http", "tls", "cert"), zc._get(self.started, "http", "tls", "key")
+        cert, key = zschema._get(self.started, "http", "tls", "cert"), zschema._get(self.started, "http", "tls", "key")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         with self.lock:
@@ -187,15 +187,15 @@ def authenticate(state, header):
 
 def anonymous_allowed(access):
     """AnonymousPolicyExists (pkg/api/config/config.go): some repository has a non-empty anonymousPolicy."""
-    repositories = zc._get(access, "repositories", default={}) or {} if access else {}
-    return any(zc._get(group, "anonymousPolicy") for group in repositories.values() if isinstance(group, dict))
+    repositories = zschema._get(access, "repositories", default={}) or {} if access else {}
+    return any(zschema._get(group, "anonymousPolicy") for group in repositories.values() if isinstance(group, dict))
 
 
 def handler_for(state):
-    realm = zc._get(state.started, "http", "realm") or "zot"
-    auth_on = bool(zc._get(state.started, "http", "auth", "htpasswd", "path"))
-    metrics_on = zc.extension_enabled(state.started, "metrics")
-    metrics_path = zc._get(state.started, "extensions", "metrics", "prometheus", "path") or "/metrics"
+    realm = zschema._get(state.started, "http", "realm") or "zot"
+    auth_on = bool(zschema._get(state.started, "http", "auth", "htpasswd", "path"))
+    metrics_on = zschema.extension_enabled(state.started, "metrics")
+    metrics_path = zschema._get(state.started, "extensions", "metrics", "prometheus", "path") or "/metrics"
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -231,11 +231,11 @@ def handler_for(state):
             if metrics_on and path == metrics_path:
                 access = state.access()
                 if access is not None:
-                    metrics = zc._get(access, "metrics", default={}) or {}
+                    metrics = zschema._get(access, "metrics", default={}) or {}
                     if user is None:
-                        if "read" not in (zc._get(metrics, "anonymousPolicy") or []):
+                        if "read" not in (zschema._get(metrics, "anonymousPolicy") or []):
                             return self.unauthorized()
-                    elif user not in (zc._get(metrics, "users") or []):
+                    elif user not in (zschema._get(metrics, "users") or []):
                         return self.reply(403, b'{"errors":[{"code":"DENIED","message":"not in metrics.users"}]}')
                 elif auth_on and user is None:
                     return self.unauthorized()
@@ -273,7 +273,7 @@ def watch_config(state, inotify):
 
 def watch_tls(state):
     """(6): its own inotify, events coalesced for 150 ms, watches re-added by path."""
-    cert, key = zc._get(state.started, "http", "tls", "cert"), zc._get(state.started, "http", "tls", "key")
+    cert, key = zschema._get(state.started, "http", "tls", "cert"), zschema._get(state.started, "http", "tls", "key")
     inotify = Inotify()
     mask = IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF
     for path in (cert, key):
@@ -315,9 +315,9 @@ def serve(path):
         log("invalid server config", errors=errors)
         return 1
     state = State(path, config)
-    address = zc._get(config, "http", "address") or "0.0.0.0"
-    port = int(zc._get(config, "http", "port") or 8080)
-    tls = bool(zc._get(config, "http", "tls", "cert") and zc._get(config, "http", "tls", "key"))
+    address = zschema._get(config, "http", "address") or "0.0.0.0"
+    port = int(zschema._get(config, "http", "port") or 8080)
+    tls = bool(zschema._get(config, "http", "tls", "cert") and zschema._get(config, "http", "tls", "key"))
     if tls:
         state.load_certificate()
         threading.Thread(target=watch_tls, args=(state,), daemon=True).start()
