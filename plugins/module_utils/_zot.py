@@ -94,7 +94,7 @@ class ZotFiles:
             policy["users"] = sorted(admins)
             policy["actions"] = list(zschema.ZOT_ACTIONS)
         if admin and zschema.extension_enabled(self.config, "metrics"):
-            # As the role renders it (_zot_config.access_control): zot serves metrics only to
+            # As the role renders it (_zot_generate.access_control): zot serves metrics only to
             # metrics.users, admins not implied (pkg/api/authz.go MetricsAuthzHandler, v2.1.20).
             self.set_metrics_user(name, True)
 
@@ -446,7 +446,7 @@ class ZotBackend(Backend):
                 files.set_namespace_retention(namespace, warnings, settings.get("delete_untagged"))
         delete_untagged = settings.get("delete_untagged")
         if delete_untagged is not None:
-            # The role's rule (_zot_config.retention_policies): deleteUntagged: false keeps untagged
+            # The role's rule (_zot_generate.retention_policies): deleteUntagged: false keeps untagged
             # manifests in EVERY repository, so a catch-all policy comes last; true removes it.
             policies = [p for p in files.retention_policies() if not zgen.is_untagged_guard(p)]
             if delete_untagged is False:

@@ -20,13 +20,13 @@ What zot does with these settings, read in zot v2.1.20's source:
   StripPrefix}; CredentialsFile is a map from registry address to {Username, Password}.
 - pkg/extensions/extension_sync.go EnableSyncExtension: a registry is synced periodically only when it
   has content AND a non-zero pollInterval; on demand when onDemand is true; a registry with neither is
-  skipped without a word (the checker says so: see _zot_config._check_sync).
+  skipped without a word (the checker says so: see _zot_schema._check_sync).
 - pkg/extensions/sync/content.go: prefix is a doublestar glob on the UPSTREAM repository name;
   getRepoDestination puts the repository under ``destination`` (``/ns`` -> ``ns/<repo>``; empty keeps
   the name); getRepoSource strips it again for on-demand pulls; tags.regex is a Go regexp on tag names.
 - pkg/extensions/sync/utils.go getFileCredentials: the credentials file is JSON unmarshalled into that map.
 - pkg/api/config/config.go UpdateReloadableConfig copies Extensions.Sync on a hot reload (the reload
-  table in _zot_config says a sync change reloads).
+  table in _zot_reload says a sync change reloads).
 zot's sync only pulls (it has no push), never deletes what upstream deleted, and runs a periodic
 registry on its poll interval (and when zot starts or reloads): it has no "run now" and no event trigger.
 """

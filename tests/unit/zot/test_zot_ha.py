@@ -1,6 +1,6 @@
 """zot on shared storage (issue 17): the s3 storageDriver, the Redis remote cache and the scale-out cluster
 that the generator renders from zot_storage / zot_redis / zot_cluster_*, and the checker's rules for them,
-each taken from zot v2.1.20's own code (cited in plugins/module_utils/_zot_config.py). The configs built
+each taken from zot v2.1.20's own code (cited in plugins/module_utils/_zot_generate.py and _zot_schema.py). The configs built
 here by hand follow the shape of zot's examples/config-redis.json and
 examples/scale-out-cluster-cloud/config-cluster-member0.json (v2.1.20)."""
 
