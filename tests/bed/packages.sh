@@ -18,6 +18,7 @@ PACKAGES=(
   apache2-utils # htpasswd
   openssl
   shellcheck    # lints the scripts; ansible-test sanity skips its shellcheck test without it
+  podman        # a third registry client in the authentication tests (tests/integration/auth)
   openssh-client # ssh and ssh-keygen: the Molecule scenario ssh reaches its host over SSH
 )
 

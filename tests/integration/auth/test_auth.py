@@ -1,6 +1,6 @@
 """Issue 13 on the default secure Distribution (TLS, the access front and its authentication
 service, bcrypt cost 12): real clients (requests for the raw token flow, skopeo, the Docker CLI
-through this machine's engine) check the security rules.
+through this machine's engine, podman) check the security rules.
 
 The tests run in file order: the last ones remove a user, change a password and lock out failed
 logins from the test clients' address."""
@@ -279,11 +279,56 @@ def test_docker_login_push_pull_and_anonymous_pulls(secure, pushed, docker_cli):
     assert docker_cli("logout", secure.host).returncode == 0
 
 
-def test_podman_is_not_tested_here():
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed on this machine (tests/bed/packages.sh does not install it); "
-                    "skopeo, which shares podman's containers/image registry client, is tested above")
-    pytest.skip("podman is installed, but these tests do not drive it yet")
+# -- podman, from Debian (tests/bed/packages.sh) -------------------------------------------------
+@pytest.fixture(scope="module")
+def podman(secure, pushed):
+    """podman with a store, an auth file and a certificate directory of its own (vfs: no overlay mounts in
+    a container), holding the image of ``pushed`` to push from."""
+    work = tempfile.mkdtemp(prefix="oci-auth-podman-")
+    certs = os.path.join(work, "certs")
+    os.makedirs(certs)
+    shutil.copyfile(secure.ca, os.path.join(certs, "ca.crt"))
+    base = ["podman", "--root", os.path.join(work, "root"), "--runroot", os.path.join(work, "run"),
+            "--storage-driver", "vfs"]
+    options = ["--authfile", os.path.join(work, "auth.json"), "--cert-dir", certs]
+
+    def run(command, *args, stdin=None, options=options):
+        return subprocess.run(base + [command] + (options if command != "logout" else options[:2]) + list(args),
+                              input=stdin, capture_output=True, text=True, timeout=180, check=False)
+
+    loaded = subprocess.run(base + ["pull", "oci:%s:v1" % pushed], capture_output=True, text=True, timeout=180,
+                            check=False)
+    assert loaded.returncode == 0, loaded.stderr
+    run.image = loaded.stdout.strip().splitlines()[-1]
+    try:
+        yield run
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_podman_login_push_pull_and_anonymous_pulls(secure, podman):
+    public = "%s/%s/podman:v1" % (secure.host, PUBLIC)
+    private = "%s/%s/podman:v1" % (secure.host, PRIVATE)
+    wrong = podman("login", "--username", "alice", "--password-stdin", secure.host, stdin="wrong-password\n")
+    assert wrong.returncode != 0 and "invalid username/password" in wrong.stderr, wrong.stderr
+    user, password = creds("alice")
+    login = podman("login", "--username", user, "--password-stdin", secure.host, stdin=password + "\n")
+    assert login.returncode == 0, login.stderr
+    for target in (public, private):
+        push = podman("push", podman.image, "docker://" + target)
+        assert push.returncode == 0, push.stderr
+    assert podman("logout", secure.host).returncode == 0
+    # Anonymous: the public namespace is pulled, the private one refused with "unauthorized".
+    pulled = podman("pull", "docker://" + public)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pulled.stdout.strip().splitlines()[-1] == podman.image  # the same image, by its ID
+    refused = podman("pull", "docker://" + private)
+    assert refused.returncode != 0 and "unauthorized" in refused.stderr.lower(), refused.stderr
+    login = podman("login", "--username", user, "--password-stdin", secure.host, stdin=password + "\n")
+    assert login.returncode == 0, login.stderr
+    pulled = podman("pull", "docker://" + private)
+    assert pulled.returncode == 0, pulled.stderr
+    assert podman("logout", secure.host).returncode == 0
 
 
 # -- changes by init.yml take effect when its run ends -----------------------------------------

@@ -143,6 +143,9 @@ def test_certificate_names_and_key_modes(ops):
     assert "IP Address:127.0.0.1" in text and "DNS:localhost" in text, text
     for key in (os.path.join(pki, "ca.key"), os.path.join(pki, "server.key"), os.path.join(ops.front_dir, "tls", "server.key")):
         assert os.stat(key).st_mode & 0o777 == 0o600, key
+    # P-256 keys: the CA's signature is verified by the client at every handshake (benchmarks/auth.py).
+    for key in (os.path.join(pki, "ca.key"), os.path.join(pki, "server.key")):
+        assert key_curve(key) == "P-256", key
     # Installed where Docker and containers look for it, for host:port.
     for base in ("docker-certs.d", "containers-certs.d"):
         assert read(os.path.join(ops.dir, base, ops.host, "ca.crt")) == read(os.path.join(pki, "ca.crt"))
@@ -269,16 +272,32 @@ def pem_to_der(path):
     return ssl.PEM_cert_to_DER_cert(read(path).decode())
 
 
+def key_curve(path):
+    text = subprocess.run(["openssl", "pkey", "-in", path, "-noout", "-text"], capture_output=True, text=True,
+                          check=True).stdout
+    return re.search(r"NIST CURVE: (\S+)", text).group(1)
+
+
 def test_rate_limit_and_certificate_renewal(ops):
-    """Last: two more deploys. 1) a small request limit, and one more name for the certificate: requests
-    above the limit get 429; the certificate is renewed (new names), the CA stays, nginx serves the new one.
-    2) no limit, and a renewal window longer than the certificate's life: renewed again, same names."""
+    """Last: two more deploys. 1) a small request limit, one more name for the certificate, and the P-384 CA
+    key of an earlier version (its CA certificate made again from it): requests above the limit get 429; the
+    CA key is kept, not made again with the new curve; the certificate is renewed (new names, that CA), clients
+    get that CA, nginx serves the new certificate. 2) no limit, and a renewal window longer than the
+    certificate's life: renewed again, same names, the CA stays."""
     pki = os.path.join(ops.config_dir, "pki")
-    ca, first = read(os.path.join(pki, "ca.crt")), read(os.path.join(pki, "server.crt"))
+    first = read(os.path.join(pki, "server.crt"))
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384",
+                    "-out", os.path.join(pki, "ca.key")], capture_output=True, check=True)
+    old_key = read(os.path.join(pki, "ca.key"))
+    for name in ("ca.csr", "ca.crt"):
+        os.remove(os.path.join(pki, name))
     run = ops.playbook("deploy.yml", oci_registry_rate_limit=2, oci_registry_rate_limit_burst=2,
                        oci_registry_tls_san=["registry.example.test"], distribution_config_backups_keep=1,
                        distribution_config_extra={"log": {"level": "warn"}})
     assert run.rc == 0, run.output[-3000:]
+    assert read(os.path.join(pki, "ca.key")) == old_key and key_curve(os.path.join(pki, "ca.key")) == "P-384"
+    ca = read(os.path.join(pki, "ca.crt"))
+    assert read(os.path.join(ops.ca_dir, "ca.crt")) == ca  # what clients trust follows
     config_before_last = read(os.path.join(ops.config_dir, "config.yml"))
     nginx_conf = read(os.path.join(ops.front_dir, "nginx.conf")).decode()
     assert "rate=2r/s" in nginx_conf and "burst=2 nodelay" in nginx_conf
@@ -287,7 +306,10 @@ def test_rate_limit_and_certificate_renewal(ops):
                              timeout=10).status_code for attempt in range(15)]
     assert 429 in codes and 401 in codes, codes
     second = read(os.path.join(pki, "server.crt"))
-    assert second != first and read(os.path.join(pki, "ca.crt")) == ca
+    assert second != first
+    verified = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(pki, "ca.crt"), os.path.join(pki, "server.crt")],
+                              capture_output=True, text=True, check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     names = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", os.path.join(pki, "server.crt")],
                            capture_output=True, text=True, check=True).stdout
     assert "DNS:registry.example.test" in names, names
