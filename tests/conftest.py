@@ -30,3 +30,48 @@ def s3_store():
         yield store
     finally:
         s3store.release(store)
+
+
+# -- the order of the tests within each file (issue 15: every file passes alone and in any order) -------
+def pytest_addoption(parser):
+    parser.addoption("--order-within-files", choices=("file", "reverse", "random"), default="file",
+                     help="run each file's tests in file order (default), reversed, or shuffled; files keep their "
+                          "order, so module fixtures are still made once")
+    parser.addoption("--order-seed", type=int, default=None,
+                     help="the seed of --order-within-files=random (default: a new one, printed in the header)")
+
+
+def pytest_configure(config):
+    """The seed is chosen once, in the process that starts the run, and handed to pytest-xdist's workers (which
+    inherit its environment) because they must all collect the same order."""
+    if config.getoption("order_within_files") != "random" or config.getoption("order_seed") is not None:
+        return
+    seed = os.environ.get("OCI_TEST_ORDER_SEED")
+    if seed is None:
+        import random
+        seed = os.environ["OCI_TEST_ORDER_SEED"] = str(random.SystemRandom().randrange(1 << 30))
+    config.option.order_seed = int(seed)
+
+
+def pytest_report_header(config):
+    if config.getoption("order_within_files") == "random":
+        return "order within files: random, --order-seed %d" % config.getoption("order_seed")
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    order = config.getoption("order_within_files")
+    if order == "file":
+        return
+    import random
+    shuffle = random.Random(config.getoption("order_seed")).shuffle if order == "random" else None
+    files = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    reordered = []
+    for group in files.values():
+        group = list(reversed(group)) if shuffle is None else group[:]
+        if shuffle is not None:
+            shuffle(group)
+        reordered.extend(group)
+    items[:] = reordered

@@ -292,9 +292,10 @@ def podman(secure, pushed):
             "--storage-driver", "vfs"]
     options = ["--authfile", os.path.join(work, "auth.json"), "--cert-dir", certs]
 
-    def run(command, *args, stdin=None, options=options):
-        return subprocess.run(base + [command] + (options if command != "logout" else options[:2]) + list(args),
-                              input=stdin, capture_output=True, text=True, timeout=180, check=False)
+    def run(command, *args, stdin=None):
+        given = options[:2] if command == "logout" else options  # logout takes no --cert-dir
+        return subprocess.run(base + [command] + given + list(args), input=stdin, capture_output=True, text=True,
+                              timeout=180, check=False)
 
     loaded = subprocess.run(base + ["pull", "oci:%s:v1" % pushed], capture_output=True, text=True, timeout=180,
                             check=False)
