@@ -179,7 +179,8 @@ def normalize_user(item, variable="user", problems=None, require_password=True, 
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, dict):
-        problems.add(variable, "must be a mapping with name, password, admin, groups, state, email, password_hash; got %s"
+        problems.add(variable, "must be a mapping with name, password, admin, groups, state, email, password_hash; "
+                     "got %s"
                      % _describe(item))
         if own:
             problems.raise_if_any()
@@ -236,7 +237,8 @@ def _password_hash(value, password, state, variable, problems):
     if value is None:
         return "bcrypt"
     if value not in PASSWORD_HASHES:
-        problems.add(variable + ".password_hash", "must be %s, got %s" % (" or ".join(PASSWORD_HASHES), _describe(value)))
+        problems.add(variable + ".password_hash", "must be %s, got %s"
+                     % (" or ".join(PASSWORD_HASHES), _describe(value)))
         return "bcrypt"
     if value == "sha512_crypt" and state == "present" and password and len(password) < SHA512_MIN_PASSWORD:
         # A fast hash is only safe for a high-entropy secret; a person's password keeps the slow bcrypt.

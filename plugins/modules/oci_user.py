@@ -12,7 +12,8 @@ description:
   - Creates, updates and removes registry users - one with O(name), or a whole list with O(users)
     (the shape of the C(oci_registry_users) variable).
   - V(zot) and V(distribution) keep users in an htpasswd file on the registry host (O(htpasswd_path)),
-    bcrypt-hashed (or SHA-512 crypt for zot's machine users, O(password_hash)); the admin flag goes to zot's C(accessControl) (O(config_path)) or to Distribution's access
+    bcrypt-hashed (or SHA-512 crypt for zot's machine users, O(password_hash)); the admin flag goes to zot's
+    C(accessControl) (O(config_path)) or to Distribution's access
     front (O(front_config_path)). V(harbor) uses its users API.
   - A password is changed only when it differs. For htpasswd files the stored bcrypt hash is verified
     against it; Harbor cannot show a hash, so there O(update_password=always) checks whether the password
