@@ -22,8 +22,9 @@ options:
     description:
       - V(zot) and V(distribution) - the htpasswd file the registry (or Distribution's access front) checks
         passwords against, on the host the module runs on.
-      - Passwords are stored as bcrypt hashes (cost O(bcrypt_rounds)); the file is written in place, so that a
-        process that watches it (zot) or a container that bind-mounts it sees the change.
+      - Passwords are stored as bcrypt hashes (cost O(bcrypt_rounds)), or on V(zot) as SHA-512 crypt for a user
+        whose C(password_hash) is V(sha512_crypt) (a machine user's long secret); the file is written in place, so
+        that a process that watches it (zot) or a container that bind-mounts it sees the change.
     type: path
   config_path:
     description:

@@ -54,9 +54,15 @@ def replication_registry_name(name):
 
 # -- Harbor's own checks, for _model.py's TYPE_CHECKS["harbor"] ----------------------------------
 def harbor_checks(kind, entry, where):
-    """(errors, warnings) for one normalized entry on Harbor. ``kind``: mirror, replication or
+    """(errors, warnings) for one normalized entry on Harbor. ``kind``: user, mirror, replication or
     namespace; ``where``: the entry's place, e.g. ``oci_registry_mirrors[0]``."""
     errors, warnings = [], []
+    if kind == "user" and entry.get("password_hash") == "sha512_crypt":
+        # Harbor takes a user's password through its API and hashes it itself (its own salted hash in its
+        # database); no htpasswd entry is written, so the hash cannot be chosen.
+        errors.append("%s.password_hash: sha512_crypt cannot be used on Harbor: Harbor hashes its users' passwords "
+                      "itself, with its own scheme; leave password_hash out (sha512_crypt is for zot's "
+                      "machine users)" % where)
     if kind == "mirror":
         if list(entry.get("repositories") or ["**"]) != ["**"]:
             errors.append("%s.repositories: a Harbor proxy-cache project serves every repository of its upstream; "

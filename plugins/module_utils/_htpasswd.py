@@ -1,11 +1,18 @@
 # Copyright: provisioning.oci_registry contributors
 # Apache License 2.0 (see LICENSE)
-"""htpasswd files (bcrypt) and in-place file writes, for the file-based backends.
+"""htpasswd files (bcrypt, SHA-512 crypt) and in-place file writes, for the file-based backends.
 
 zot and Distribution's front (nginx) read the same kind of file: ``name:hash`` lines.
-Hashes written here are bcrypt (``$2y$``, cost >= 10). A password is changed only when
-the stored hash does not verify it (or is weaker than the cost asked for), so runs are
-idempotent without keeping any password.
+Hashes written here are bcrypt (``$2y$``, cost >= 10) unless a user's ``password_hash`` is
+``sha512_crypt``: then SHA-512 crypt at 5000 rounds in the standard form ``$6$<salt>$<hash>``,
+for zot's machine users only (zot v2.1.20 pkg/api/htpasswd.go Authenticate verifies ``$6$``
+entries with github.com/nathanaelle/password v1.0.0, sha512.go: ``rounds=`` optional, 5000
+when absent, clamped to 1000..999999999; a salt of at most 16 characters; no cache, so a
+request costs one hash: about 2.5 ms at 5000 rounds against about 240 ms for bcrypt at cost 12).
+A fast hash only suits a long random secret: ``sha512_crypt`` needs a password of at least
+``SHA512_MIN_PASSWORD`` characters. A password is changed only when the stored hash does not
+verify it, is of the other scheme, or is weaker (bcrypt cost) or other (SHA rounds) than asked,
+so runs are idempotent without keeping any password.
 
 ``write_in_place`` replaces a file's content without replacing the file: zot re-reads its
 config and htpasswd when the file it watches is written, not when another file is renamed
@@ -27,6 +34,11 @@ from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors 
 )
 
 try:
+    from passlib.hash import sha512_crypt as passlib_sha512_crypt
+except ImportError:  # pragma: no cover - reported when a sha512_crypt user is written
+    passlib_sha512_crypt = None
+
+try:
     import bcrypt
 except ImportError:  # pragma: no cover - reported by the modules with missing_required_lib
     bcrypt = None
@@ -42,6 +54,13 @@ MIN_ROUNDS = 10
 DEFAULT_ROUNDS = 12
 ALLOWED_MODES = (0o600, 0o640)
 BCRYPT_PREFIXES = ("$2y$", "$2b$", "$2a$")
+# The values of a user's password_hash (the access model's key, oci_user's option).
+PASSWORD_HASHES = ("bcrypt", "sha512_crypt")
+# SHA-512 crypt as zot reads it: 5000 rounds is the format's (and nathanaelle/password's) default,
+# written without ``rounds=``. NOT passlib's own default (656000 rounds: ~130 times slower per request).
+SHA512_ROUNDS = 5000
+SHA512_PREFIX = "$6$"
+SHA512_MIN_PASSWORD = 32
 
 
 class FileWriteError(OciRegistryError):
@@ -49,7 +68,13 @@ class FileWriteError(OciRegistryError):
 
 
 # -- hashes ---------------------------------------------------------------------------------
-def hash_password(password, rounds=DEFAULT_ROUNDS):
+def hash_password(password, rounds=DEFAULT_ROUNDS, scheme="bcrypt"):
+    """A new hash of ``password``: bcrypt of cost ``rounds``, or (``scheme="sha512_crypt"``)
+    SHA-512 crypt at ``SHA512_ROUNDS`` rounds (``rounds`` is then not used)."""
+    if scheme == "sha512_crypt":
+        return _hash_sha512(password)
+    if scheme != "bcrypt":
+        raise InvalidParameterError("password_hash must be one of %s, got %r" % (", ".join(PASSWORD_HASHES), scheme))
     if rounds < MIN_ROUNDS or rounds > 31:
         raise InvalidParameterError("bcrypt_rounds must be between %d and 31, got %r" % (MIN_ROUNDS, rounds))
     if not HAS_BCRYPT:
@@ -65,6 +90,39 @@ def hash_password(password, rounds=DEFAULT_ROUNDS):
     return "$2y$" + hashed[4:]
 
 
+def _hash_sha512(password):
+    if len(password) < SHA512_MIN_PASSWORD:
+        raise InvalidParameterError("password_hash sha512_crypt needs a password of at least %d characters (a long "
+                                    "random machine secret); use bcrypt for other passwords" % SHA512_MIN_PASSWORD)
+    if passlib_sha512_crypt is None:
+        raise OciRegistryError("the passlib Python library is needed on the registry host for password_hash "
+                               "sha512_crypt")
+    # passlib leaves ``rounds=`` out at 5000 (its implicit_rounds): ``$6$<16-character salt>$<86 characters>``.
+    return passlib_sha512_crypt.using(rounds=SHA512_ROUNDS).hash(password)
+
+
+def hash_scheme(hashed):
+    """``bcrypt``, ``sha512_crypt`` or None (another scheme) for a stored hash."""
+    if hashed and hashed.startswith(BCRYPT_PREFIXES):
+        return "bcrypt"
+    if hashed and hashed.startswith(SHA512_PREFIX):
+        return "sha512_crypt"
+    return None
+
+
+def sha512_rounds(hashed):
+    """The rounds of a ``$6$`` hash (5000 when it has no ``rounds=``), or None."""
+    if not hashed or not hashed.startswith(SHA512_PREFIX):
+        return None
+    field = hashed[len(SHA512_PREFIX):].split("$", 1)[0]
+    if not field.startswith("rounds="):
+        return SHA512_ROUNDS
+    try:
+        return int(field[len("rounds="):])
+    except ValueError:
+        return None
+
+
 def bcrypt_cost(hashed):
     if not hashed or not hashed.startswith(BCRYPT_PREFIXES):
         return None
@@ -74,9 +132,17 @@ def bcrypt_cost(hashed):
         return None
 
 
-def password_matches(hashed, password, rounds=MIN_ROUNDS):
-    """True when ``hashed`` is a bcrypt hash of at least ``rounds`` that verifies ``password``.
-    Any other scheme (apr1, SHA, crypt) counts as not matching, so it gets replaced by bcrypt."""
+def password_matches(hashed, password, rounds=MIN_ROUNDS, scheme="bcrypt"):
+    """True when ``hashed`` is a hash of ``scheme`` that verifies ``password``: for bcrypt of a cost of at
+    least ``rounds``, for sha512_crypt of exactly ``SHA512_ROUNDS`` rounds. Any other scheme (apr1, SHA-1,
+    the other of the two) counts as not matching, so it gets replaced."""
+    if scheme == "sha512_crypt":
+        if password is None or sha512_rounds(hashed) != SHA512_ROUNDS or passlib_sha512_crypt is None:
+            return False
+        try:
+            return passlib_sha512_crypt.verify(password, hashed)
+        except (ValueError, TypeError):
+            return False
     cost = bcrypt_cost(hashed)
     if cost is None or cost < rounds or password is None:
         return False
@@ -128,19 +194,20 @@ class Htpasswd:
         return "\n".join(out) + "\n" if out else ""
 
 
-def ensure_user(htpasswd, name, password, update_password="always", rounds=DEFAULT_ROUNDS):
-    """Set ``name`` in ``htpasswd`` (an Htpasswd). Returns (created, password_changed)."""
+def ensure_user(htpasswd, name, password, update_password="always", rounds=DEFAULT_ROUNDS, scheme="bcrypt"):
+    """Set ``name`` in ``htpasswd`` (an Htpasswd), hashed with ``scheme`` (bcrypt or sha512_crypt).
+    Returns (created, password_changed)."""
     current = htpasswd.get(name)
     if current is None:
         if password is None:
             raise InvalidParameterError("user %r is not in the htpasswd file and no password was given" % name)
-        htpasswd.set(name, hash_password(password, rounds))
+        htpasswd.set(name, hash_password(password, rounds, scheme))
         return True, True
     if password is None or update_password == "on_create":
         return False, False
-    if password_matches(current, password, rounds=MIN_ROUNDS):
+    if password_matches(current, password, rounds=MIN_ROUNDS, scheme=scheme):
         return False, False
-    htpasswd.set(name, hash_password(password, rounds))
+    htpasswd.set(name, hash_password(password, rounds, scheme))
     return False, True
 
 

@@ -5,7 +5,8 @@
 Public variables (playbooks/init.yml, the roles) and module options use the same shapes.
 ``normalize_users`` and ``normalize_namespaces`` turn what a user wrote into exactly:
 
-* user: ``{name, password, admin: bool, groups: [str], state: present|absent}``
+* user: ``{name, password, admin: bool, groups: [str], state: present|absent, email,
+  password_hash: bcrypt|sha512_crypt}``
 * namespace: ``{name, description, public: bool, retention: None|{keep_tags, max_age_days},
   quota_gb: int|None, policies: [{subjects: [...], actions: [...]}],
   scan: None|{on_push: bool, block_severity: none|low|medium|high|critical}, state}``
@@ -15,7 +16,8 @@ Public variables (playbooks/init.yml, the roles) and module options use the same
   tls_verify}, repositories: [glob], tags: [glob], destination_namespace, trigger, schedule, deletions,
   state}``
 
-What a registry type cannot express is checked by its function in ``TYPE_CHECKS`` when the caller
+What a registry type cannot express (users, namespaces, mirrors, replications) is checked by its
+function in ``TYPE_CHECKS`` when the caller
 names the type (``registry_type``): an error where the type would do something else than asked, a
 warning (appended to the caller's ``warnings`` list) where a setting is only ignored.
 
@@ -32,6 +34,10 @@ import re
 
 from ansible_collections.provisioning.oci_registry.plugins.module_utils import _harbor_replication, _zot_sync
 from ansible_collections.provisioning.oci_registry.plugins.module_utils._errors import InvalidParameterError
+from ansible_collections.provisioning.oci_registry.plugins.module_utils._htpasswd import (
+    PASSWORD_HASHES,
+    SHA512_MIN_PASSWORD,
+)
 
 ACTIONS = ("read", "write", "delete", "admin")
 SPECIAL_SUBJECTS = ("authenticated", "anonymous")
@@ -50,7 +56,7 @@ NAMESPACE_RULE = ("lowercase letters and digits in path components separated by 
                   "separated by '.', '_', '__' or '-' (OCI repository name rules), at most %d characters"
                   % NAMESPACE_MAX)
 
-USER_KEYS = ("name", "password", "admin", "groups", "state", "email")
+USER_KEYS = ("name", "password", "admin", "groups", "state", "email", "password_hash")
 # An e-mail address as Harbor accepts it (the pattern of Harbor's validateUserProfile,
 # src/server/v2.0/handler/user.go): a local part, one '@', then a dotted domain whose last label
 # has two or more letters, or a bracketed IPv4 address.
@@ -165,13 +171,16 @@ def check_subject(subject, variable, problems):
 
 
 # -- users -----------------------------------------------------------------------------------
-def normalize_user(item, variable="user", problems=None, require_password=True):
+def normalize_user(item, variable="user", problems=None, require_password=True, registry_type=None,
+                   warnings=None):
+    """One user; with ``registry_type`` also that type's checks (``TYPE_CHECKS``)."""
     own = problems is None
     problems = problems or _Problems()
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, dict):
-        problems.add(variable, "must be a mapping with name, password, admin, groups, state, email; got %s"
+        problems.add(variable, "must be a mapping with name, password, admin, groups, state, email, password_hash; "
+                     "got %s"
                      % _describe(item))
         if own:
             problems.raise_if_any()
@@ -207,6 +216,7 @@ def normalize_user(item, variable="user", problems=None, require_password=True):
     if email is not None and (not isinstance(email, str) or not EMAIL_RE.match(email)):
         problems.add(variable + ".email", "%s is not a valid e-mail address: %s" % (_describe(email), EMAIL_RULE))
         email = None
+    password_hash = _password_hash(item.get("password_hash"), password, state, variable, problems)
     user = {
         "name": name,
         "email": email,
@@ -214,25 +224,46 @@ def normalize_user(item, variable="user", problems=None, require_password=True):
         "admin": _bool(item.get("admin"), variable + ".admin", problems),
         "groups": sorted(set(g for g in groups if isinstance(g, str))),
         "state": state,
+        "password_hash": password_hash,
     }
+    _type_check(registry_type, "user", user, variable, problems, warnings)
     if own:
         problems.raise_if_any()
     return user
 
 
-def normalize_users(users, variable="oci_registry_users", require_password=True):
-    """Validate and normalize a list of users. Raises ModelError naming each bad entry."""
+def _password_hash(value, password, state, variable, problems):
+    """bcrypt (the default) or sha512_crypt; sha512_crypt only for a long machine secret."""
+    if value is None:
+        return "bcrypt"
+    if value not in PASSWORD_HASHES:
+        problems.add(variable + ".password_hash", "must be %s, got %s"
+                     % (" or ".join(PASSWORD_HASHES), _describe(value)))
+        return "bcrypt"
+    if value == "sha512_crypt" and state == "present" and password and len(password) < SHA512_MIN_PASSWORD:
+        # A fast hash is only safe for a high-entropy secret; a person's password keeps the slow bcrypt.
+        problems.add(variable + ".password_hash", "sha512_crypt (a fast hash, for machine users) needs a password of "
+                     "at least %d characters, a long random secret (its value is not shown); use bcrypt, the "
+                     "default, for a person's password" % SHA512_MIN_PASSWORD)
+    return value
+
+
+def normalize_users(users, variable="oci_registry_users", require_password=True, registry_type=None, warnings=None):
+    """Validate and normalize a list of users. Raises ModelError naming each bad entry. ``registry_type``:
+    also run that type's checks (``TYPE_CHECKS``); its warnings go to the list ``warnings``."""
     problems = _Problems()
     if users is None:
         users = []
     if not isinstance(users, list):
-        problems.add(variable, "must be a list of users ({name, password, admin, groups, state, email}), got %s"
+        problems.add(variable, "must be a list of users ({name, password, admin, groups, state, email, "
+                     "password_hash}), got %s"
                      % _describe(users))
         problems.raise_if_any()
     out, seen = [], {}
     for index, item in enumerate(users):
         entry = "%s[%d]" % (variable, index)
-        user = normalize_user(item, entry, problems, require_password=require_password)
+        user = normalize_user(item, entry, problems, require_password=require_password, registry_type=registry_type,
+                              warnings=warnings)
         if user is None:
             continue
         if user["name"] in seen:
@@ -439,7 +470,8 @@ def normalize_model(users, namespaces, users_variable="oci_registry_users",
     problems = []
     normal_users = []
     try:
-        normal_users = normalize_users(users, users_variable, require_password=require_password)
+        normal_users = normalize_users(users, users_variable, require_password=require_password,
+                                       registry_type=registry_type, warnings=warnings)
     except ModelError as exc:
         problems.extend(exc.problems)
     try:
@@ -752,12 +784,18 @@ def normalize_replications(replications, variable="oci_registry_replications", r
 
 
 # -- what each registry type cannot express ----------------------------------------------------
-# TYPE_CHECKS[type](kind, entry, where) -> (errors, warnings): ``kind`` is "mirror", "replication" or
+# TYPE_CHECKS[type](kind, entry, where) -> (errors, warnings): ``kind`` is "user", "mirror", "replication" or
 # "namespace", ``entry`` the normalized entry, ``where`` its place (``oci_registry_mirrors[0]``); each
 # message starts with the entry's place. Errors stop the run before anything changes; warnings name a
 # setting the type only ignores. Absent entries are not checked (they are only removed).
 def distribution_checks(kind, entry, where):
     errors, warnings = [], []
+    if kind == "user" and entry.get("password_hash") == "sha512_crypt":
+        # The access front checks Basic credentials with bcrypt only, once, then caches the result
+        # (roles/distribution/files/front_auth.py): a fast hash would gain nothing and lock the user out.
+        errors.append("%s.password_hash: sha512_crypt cannot be used on Distribution: its access front verifies "
+                      "bcrypt only, once per credential, and caches the result, so a fast hash gains nothing there; "
+                      "leave password_hash at bcrypt (sha512_crypt is for zot's machine users)" % where)
     if kind == "mirror":
         # A mirror is its own proxy-mode registry container, published by the front on its own port.
         if entry["port"] is None:

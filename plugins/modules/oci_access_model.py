@@ -27,7 +27,11 @@ extends_documentation_fragment:
 options:
   users:
     description:
-      - The users, a list of mappings each with the keys C(name), C(password), C(admin), C(groups), C(state).
+      - The users, a list of mappings each with the keys C(name), C(password), C(admin), C(groups), C(state),
+        C(email) and C(password_hash) (V(bcrypt) or V(sha512_crypt), see
+        O(provisioning.oci_registry.oci_user#module:password_hash)).
+      - With O(registry_type), C(password_hash=sha512_crypt) is refused on V(distribution) and V(harbor), and
+        everywhere with a password shorter than 32 characters.
       - Anything but a list is refused with a message naming O(users_variable).
     type: raw
     default: []

@@ -35,6 +35,7 @@ pytestmark = pytest.mark.integration
 ADMIN_PASSWORD = "Admin-" + uuid.uuid4().hex[:12]
 PROM_PASSWORD = "Prom-" + uuid.uuid4().hex[:12]
 CAROL_PASSWORD = "Carol-" + uuid.uuid4().hex[:12]
+ROBOT_SECRET = "Robot-" + uuid.uuid4().hex            # 38 characters: a machine user's random secret
 
 
 def _ipv6_loopback_bind():
@@ -138,7 +139,7 @@ class Deployment:
         return variables
 
     # Passwords that must appear in no playbook output.
-    secrets = (ADMIN_PASSWORD, PROM_PASSWORD, CAROL_PASSWORD)
+    secrets = (ADMIN_PASSWORD, PROM_PASSWORD, CAROL_PASSWORD, ROBOT_SECRET)
 
     def play(self, **extra):
         """(return code, output) of the playbook with these variables (in a 0600 file, never on the command line)."""
@@ -237,6 +238,44 @@ def test_zot_role_end_to_end_on_the_stand_in(deployment):
     assert dep.started_at() != started
     assert dep.get("/zot-metrics", "admin", ADMIN_PASSWORD) == 200
     assert dep.get("/metrics", "admin", ADMIN_PASSWORD) == 404
+
+
+def _entry(dep, name):
+    for line in (dep.tmp / "etc" / "htpasswd").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    return None
+
+
+def test_machine_user_with_a_sha512_crypt_entry_logs_in(deployment):
+    """issue 13: a CI robot stored as SHA-512 crypt ($6$, 5000 rounds, as zot v2.1.20's pkg/api/htpasswd.go
+    verifies it) logs in; a wrong secret is refused; a second run changes nothing; a switch to bcrypt rehashes.
+    A short secret is refused by the preflight before anything changes."""
+    dep = deployment
+    robot = {"name": "robot", "password": ROBOT_SECRET, "password_hash": "sha512_crypt"}
+    users = [{"name": "prom", "password": PROM_PASSWORD}, robot]
+    changed, _output = dep.run(zot_users=users)
+    assert changed > 0
+    entry = _entry(dep, "robot")
+    assert entry.startswith("$6$") and "rounds=" not in entry
+    assert _entry(dep, "prom").startswith("$2")                           # people stay bcrypt
+    assert dep.get("/v2/", "robot", ROBOT_SECRET) == 200
+    assert dep.get("/v2/", "robot", ROBOT_SECRET[:-1] + "x") == 401
+    assert dep.get("/v2/", "prom", PROM_PASSWORD) == 200
+
+    changed, output = dep.run(zot_users=users)
+    assert changed == 0, output[-3000:]
+    assert _entry(dep, "robot") == entry
+
+    returncode, output = dep.play(zot_users=[{"name": "prom", "password": PROM_PASSWORD},
+                                             dict(robot, password="Short-secret-1")])
+    assert returncode != 0 and "sha512_crypt needs a password of at least 32 characters" in output
+    assert "Short-secret-1" not in output and _entry(dep, "robot") == entry
+
+    changed, _output = dep.run(zot_users=[{"name": "prom", "password": PROM_PASSWORD},
+                                          dict(robot, password_hash="bcrypt")])
+    assert changed > 0 and _entry(dep, "robot").startswith("$2")
+    assert wait_for(lambda: dep.get("/v2/", "robot", ROBOT_SECRET) == 200, 10)
 
 
 def test_stand_in_reproduces_the_inode_problem_of_single_file_mounts(tmp_path):

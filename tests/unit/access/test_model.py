@@ -35,8 +35,10 @@ def test_normalized_shapes():
         [{"name": "ci", "password": "x"}, {"name": "ops", "admin": "yes", "state": "absent"}],
         [{"name": "team/app", "policies": [{"subjects": ["ci", "group:dev", "ci"], "actions": ["write", "read"]}]}])
     assert users == [
-        {"name": "ci", "email": None, "password": "x", "admin": False, "groups": [], "state": "present"},
-        {"name": "ops", "email": None, "password": None, "admin": True, "groups": [], "state": "absent"},
+        {"name": "ci", "email": None, "password": "x", "admin": False, "groups": [], "state": "present",
+         "password_hash": "bcrypt"},
+        {"name": "ops", "email": None, "password": None, "admin": True, "groups": [], "state": "absent",
+         "password_hash": "bcrypt"},
     ]
     assert namespaces == [{"name": "team/app", "description": "", "public": False, "retention": None,
                            "quota_gb": None, "scan": None, "state": "present",

@@ -47,12 +47,19 @@ Command line (as the official image's entrypoint takes it, and as the role runs 
    rename: the reload then reads the old content again, so the old certificate stays, which is the
    failure this stand-in exists to reproduce.
 7. htpasswd: read again on every authentication (zot watches it with its HTPasswdWatcher,
-   pkg/api/htpasswd.go; the role writes it in place, which both see). Only bcrypt hashes ($2y$, as the
-   role writes them) are accepted.
+   pkg/api/htpasswd.go; the role writes it in place, which both see). As HTPasswd.Authenticate there:
+   bcrypt ($2a$, $2b$, $2y$) and SHA-512 crypt ($6$, for machine users). zot checks $6$ with
+   github.com/nathanaelle/password v1.0.0 (sha512.go Set and Verify): "$6$salt$hash" or
+   "$6$rounds=N$salt$hash", 5000 rounds when "rounds=" is absent, N clamped to 1000..999999999, the
+   salt cut to 16 characters, an empty password never verifies. Implemented here from the published
+   SHA-crypt specification (U. Drepper, "Unix crypt using SHA-256 and SHA-512") with hashlib, so the
+   collection's passlib hashes are checked by an independent implementation. $5$ (SHA-256 crypt),
+   which zot also accepts, is not modelled: the collection never writes it.
 """
 
 import base64
 import ctypes
+import hashlib
 import json
 import os
 import socket
@@ -163,6 +170,70 @@ class State:
             return self.context
 
 
+_CRYPT64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _crypt64(digest):
+    """SHA-512 crypt's encoding of the final digest: 21 groups of the bytes (i, i+21, i+42) rotated by
+    i mod 3, each 24 bits as 4 characters (least significant 6 bits first), then byte 63 as 2."""
+    out = []
+    for index in range(21):
+        group = (index, index + 21, index + 42)
+        high, middle, low = group[index % 3:] + group[:index % 3]
+        value = (digest[high] << 16) | (digest[middle] << 8) | digest[low]
+        for _ in range(4):
+            out.append(_CRYPT64[value & 0x3f])
+            value >>= 6
+    value = digest[63]
+    for _ in range(2):
+        out.append(_CRYPT64[value & 0x3f])
+        value >>= 6
+    return "".join(out)
+
+
+def _repeat(digest, length):
+    return (digest * (length // len(digest) + 1))[:length]
+
+
+def sha512_crypt(password, salt, rounds):
+    """The 86-character hash of SHA-512 crypt (the specification's steps, in order)."""
+    digest_b = hashlib.sha512(password + salt + password).digest()
+    ctx = hashlib.sha512(password + salt + _repeat(digest_b, len(password)))
+    length = len(password)
+    while length:
+        ctx.update(digest_b if length & 1 else password)
+        length >>= 1
+    digest_a = ctx.digest()
+    p_bytes = _repeat(hashlib.sha512(password * len(password)).digest(), len(password))
+    s_bytes = _repeat(hashlib.sha512(salt * (16 + digest_a[0])).digest(), len(salt))
+    digest = digest_a
+    for index in range(rounds):
+        ctx = hashlib.sha512(p_bytes if index & 1 else digest)
+        if index % 3:
+            ctx.update(s_bytes)
+        if index % 7:
+            ctx.update(p_bytes)
+        ctx.update(digest if index & 1 else p_bytes)
+        digest = ctx.digest()
+    return _crypt64(digest)
+
+
+def sha512_crypt_verifies(hashed, password):
+    """HTPasswd.Authenticate's $6$ branch (pkg/api/htpasswd.go, nathanaelle/password sha512.go)."""
+    fields = hashed[len("$6$"):].split("$")
+    rounds = 5000
+    if fields and fields[0].startswith("rounds="):
+        try:
+            rounds = min(max(int(fields[0][len("rounds="):]), 1000), 999999999)
+        except ValueError:
+            return False
+        fields = fields[1:]
+    if len(fields) != 2 or not password:
+        return False
+    salt, expected = fields[0][:16], fields[1]
+    return sha512_crypt(password.encode("utf-8"), salt.encode("utf-8"), rounds) == expected
+
+
 def authenticate(state, header):
     """The user name for a valid Basic header, else None (7)."""
     if not header or not header.startswith("Basic "):
@@ -179,9 +250,13 @@ def authenticate(state, header):
         return None
     for line in lines:
         name, _sep, hashed = line.partition(":")
-        if name == user and hashed.startswith("$2"):
+        if name != user:
+            continue
+        if hashed.startswith(("$2a$", "$2b$", "$2y$")):
             if bcrypt.checkpw(password.encode(), hashed.replace("$2y$", "$2b$", 1).encode()):
                 return user
+        elif hashed.startswith("$6$") and sha512_crypt_verifies(hashed, password):
+            return user
     return None
 
 
