@@ -11,7 +11,7 @@ COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 if COLLECTIONS not in sys.path:  # tests/conftest.py does this too; harmless when it has
     sys.path.insert(0, COLLECTIONS)
 
-from ..access.conftest import run_module  # noqa: E402,F401  (modules run as Ansible runs them)
+from ..access.conftest import run_module  # noqa: E402,F401 (a fixture, for the tests here)  # pylint: disable=unused-import
 from ._data import PLATFORM_NAMESPACES, PLATFORM_USERS  # noqa: E402
 
 

@@ -181,11 +181,11 @@ def _crypt64(digest):
         group = (index, index + 21, index + 42)
         high, middle, low = group[index % 3:] + group[:index % 3]
         value = (digest[high] << 16) | (digest[middle] << 8) | digest[low]
-        for _ in range(4):
+        for _char in range(4):
             out.append(_CRYPT64[value & 0x3f])
             value >>= 6
     value = digest[63]
-    for _ in range(2):
+    for _char in range(2):
         out.append(_CRYPT64[value & 0x3f])
         value >>= 6
     return "".join(out)
