@@ -33,6 +33,20 @@ def world():
         shutil.rmtree(layout_dir, ignore_errors=True)
 
 
+def _archives(backups):
+    return sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar")))
+
+
+@pytest.fixture
+def archive(world):
+    """The newest archive of backup.yml; one is made when no test made one before."""
+    dep, _api, _before, backups = world
+    if not _archives(backups):
+        run = dep.playbook("backup.yml", backup_dir=backups, backup_keep=2)
+        assert run.rc == 0, run
+    return _archives(backups)[-1]
+
+
 def test_1_missing_backup_dir_fails_before_read_only(world):
     dep, _api, _before, backups = world
     config = os.path.join(dep.config_dir, "config.yml")
@@ -48,10 +62,11 @@ def test_1_missing_backup_dir_fails_before_read_only(world):
 
 def test_2_backup_destroy_restore_same_digests(world):
     dep, api, before, backups = world
+    earlier = _archives(backups)  # other tests may have made some
     run = dep.playbook("backup.yml", backup_dir=backups, backup_keep=2)
     assert run.rc == 0, run
     assert "2 repositories, 3 tags recorded" in run.output, run
-    archives = sorted(glob.glob(os.path.join(backups, "*.tar")))
+    archives = [a for a in _archives(backups) if a not in earlier]
     assert len(archives) == 1
     # It holds the htpasswd file and the admin password: root only.
     assert [os.stat(p).st_mode & 0o777 for p in (archives[0], archives[0] + ".sha256")] == [0o600, 0o600]
@@ -78,9 +93,8 @@ def test_2_backup_destroy_restore_same_digests(world):
     assert api.whole("provisioning-extensions/tool", "multi")
 
 
-def test_3_damaged_archive_refused_nothing_touched(world):
+def test_3_damaged_archive_refused_nothing_touched(world, archive):
     dep, api, before, backups = world
-    archive = sorted(glob.glob(os.path.join(backups, "*.tar")))[-1]
     damaged_dir = tempfile.mkdtemp(prefix="oci-bk-damaged-", dir=backups)
     with tarfile.open(archive) as tar:
         tar.extractall(damaged_dir)
@@ -103,12 +117,13 @@ def test_3_damaged_archive_refused_nothing_touched(world):
     assert {r: {t: api.digest(r, t) for t in api.tags(r)} for r in before} == before
 
 
-def test_4_keep_prunes_old_archives(world):
+def test_4_keep_prunes_old_archives(world, archive):
     dep, _api, _before, backups = world
+    assert os.path.exists(archive)  # at least one before, three after the two backups: one to prune
     for _attempt in range(2):
         run = dep.playbook("backup.yml", backup_dir=backups, backup_keep=2)
         assert run.rc == 0, run
-    archives = sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar")))
+    archives = _archives(backups)
     assert len(archives) == 2, archives
     assert sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar.sha256"))) == [a + ".sha256" for a in archives]
 
@@ -159,11 +174,10 @@ def _tree(path):
     return out
 
 
-def test_6_restore_refuses_an_incomplete_deployment_before_stopping_anything(world):
+def test_6_restore_refuses_an_incomplete_deployment_before_stopping_anything(world, archive):
     """The front's container gone, the registry's still there: restore.yml says 'deploy first', naming the
     front, and never stops the registry or touches the data; deploy.yml then brings the front back."""
-    dep, api, before, backups = world
-    archive = sorted(glob.glob(os.path.join(backups, "oci-registry-*.tar")))[-1]
+    dep, api, before, _backups = world
     front = dep.name + "-front"
     subprocess.run(["docker", "rm", "-f", front], check=True, capture_output=True)
     started = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", dep.name],

@@ -46,10 +46,31 @@ def seeded():
             push(dep.host, dep.admin, layout_dir, tag, REPO)
         push(dep.host, dep.admin, layout_dir, "multi", REPO)
         push(dep.host, dep.admin, layout_dir, "old", OTHER)
-        yield dep, sizes, index["digest"]
+        yield dep, sizes, index["digest"], layout_dir
     finally:
         dep.remove()
         subprocess.run(["rm", "-rf", layout_dir], check=True)
+
+
+@pytest.fixture
+def before_gc(seeded):
+    """The seeded repository as the fixture left it: the tags an earlier gc deleted are pushed again (same
+    digests), so that a test sees all of DATED and multi whatever ran before it."""
+    dep, sizes, index, layout_dir = seeded
+    present = Api(dep.url, dep.admin).tags(REPO)
+    for tag in [tag for tag, _created in DATED] + ["multi"]:
+        if tag not in present:
+            push(dep.host, dep.admin, layout_dir, tag, REPO)
+    assert Api(dep.url, dep.admin).tags(REPO) == ["multi", "v1", "v2", "v3", "v4", "v5"]
+    return dep, sizes, index
+
+
+def outside_tags(api):
+    """Every "repository:tag" outside the namespace: elsewhere/keep:old, and what other tests pushed there."""
+    catalog = api.get("/v2/_catalog", params={"n": 1000})
+    catalog.raise_for_status()
+    return ["%s:%s" % (repository, tag) for repository in catalog.json()["repositories"]
+            if not repository.startswith(NAMESPACE["name"] + "/") for tag in api.tags(repository)]
 
 
 def gc_args(dep, **extra):
@@ -59,13 +80,16 @@ def gc_args(dep, **extra):
     return args
 
 
-def test_1_check_mode_lists_tags_and_bytes_and_deletes_nothing(seeded):
-    dep, sizes, _index = seeded
+def test_1_check_mode_lists_tags_and_bytes_and_deletes_nothing(before_gc):
+    dep, sizes, _index = before_gc
+    api = Api(dep.url, dep.admin)
+    outside = outside_tags(api)
+    assert OTHER + ":old" in outside
     rc, result, _out = run_module("oci_gc", gc_args(dep), check=True)
     assert rc == 0, result
     assert result["changed"] is True
     assert result["tags_deleted"] == [REPO + ":v1", REPO + ":v2", REPO + ":v3"]
-    assert result["tags_kept"] == 4  # v4, v5, multi, elsewhere/keep:old
+    assert result["tags_kept"] == 3 + len(outside)  # v4, v5, multi, and every tag outside the namespace
     expected = {}
     for tag in ("v1", "v2", "v3"):
         expected.update(sizes[tag])
@@ -73,7 +97,6 @@ def test_1_check_mode_lists_tags_and_bytes_and_deletes_nothing(seeded):
     assert result["indexes"] == [REPO + ":multi"]
     reasons = {e["tag"]: e["reason"] for e in result["repositories"][0]["tags_deleted"]}
     assert reasons["v1"] == "not among the 3 most recent, older than 7 days"
-    api = Api(dep.url, dep.admin)
     assert api.tags(REPO) == ["multi", "v1", "v2", "v3", "v4", "v5"]
     # The playbook in check mode says the same and changes nothing.
     config = os.path.join(dep.config_dir, "config.yml")
@@ -89,8 +112,8 @@ def test_1_check_mode_lists_tags_and_bytes_and_deletes_nothing(seeded):
         assert handle.read() == original
 
 
-def test_2_delete_untagged_refused_while_an_index_exists(seeded):
-    dep, _sizes, _index = seeded
+def test_2_delete_untagged_refused_while_an_index_exists(before_gc):
+    dep, _sizes, _index = before_gc
     run = dep.playbook("gc.yml", oci_registry_namespaces=[NAMESPACE], gc_delete_untagged=True)
     assert run.rc != 0, run
     assert "delete_untagged refused" in run.output and REPO + ":multi" in run.output, run
@@ -98,8 +121,8 @@ def test_2_delete_untagged_refused_while_an_index_exists(seeded):
     assert Api(dep.url, dep.admin).tags(REPO) == ["multi", "v1", "v2", "v3", "v4", "v5"]
 
 
-def test_3_gc_playbook_keeps_exactly_the_expected_tags_and_frees_bytes(seeded):
-    dep, sizes, index = seeded
+def test_3_gc_playbook_keeps_exactly_the_expected_tags_and_frees_bytes(before_gc):
+    dep, sizes, index = before_gc
     api = Api(dep.url, dep.admin)
     v1_layer = max(sizes["v1"], key=sizes["v1"].get)
     assert api.blob_status(REPO, v1_layer) == 200
@@ -129,14 +152,17 @@ def test_3_gc_playbook_keeps_exactly_the_expected_tags_and_frees_bytes(seeded):
 
 
 def test_4_second_run_changes_nothing(seeded):
-    dep, _sizes, _index = seeded
+    dep = seeded[0]
+    if Api(dep.url, dep.admin).tags(REPO) != ["multi", "v4", "v5"]:  # no gc ran before: this is the first run
+        first = dep.playbook("gc.yml", oci_registry_namespaces=[NAMESPACE])
+        assert first.rc == 0 and first.changed, first
     run = dep.playbook("gc.yml", oci_registry_namespaces=[NAMESPACE])
     assert run.rc == 0 and run.changed == 0, run
     assert "tags deleted: none" in run.output
 
 
 def test_5_registry_left_read_only_is_put_back(seeded):
-    dep, _sizes, _index = seeded
+    dep = seeded[0]
     config_file = os.path.join(dep.config_dir, "config.yml")
     with open(config_file) as handle:
         original = handle.read()
