@@ -47,12 +47,8 @@ _value:
   type: str
 """
 
-import ipaddress
-import re
-
 from ansible.errors import AnsibleFilterError
-
-_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+from ansible_collections.provisioning.oci_registry.plugins.plugin_utils._address import Address
 
 
 def _port(value, what):
@@ -66,18 +62,10 @@ def _port(value, what):
 
 
 def published_port(address, host_port, container_port):
-    text = "" if address is None else str(address).strip()
-    if text in ("", "*"):
-        text = "0.0.0.0"
-    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
-        ip = ipaddress.ip_address(bare)
-    except ValueError:
-        ip = None
-    if ip is None and (":" in bare or not _HOSTNAME.match(bare)):
-        raise AnsibleFilterError("published_port: %r is not an IPv4 or IPv6 address or a host name "
-                                 "(for example 127.0.0.1, 0.0.0.0, ::1 or ::)" % (address,))
-    host = "[%s]" % ip.compressed if ip is not None and ip.version == 6 else bare
+        host = Address(address).formatted()
+    except ValueError as exc:
+        raise AnsibleFilterError("published_port: %s" % exc) from None
     return "%s:%d:%d" % (host, _port(host_port, "the host port"), _port(container_port, "the container port"))
 
 
