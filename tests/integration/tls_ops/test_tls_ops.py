@@ -20,6 +20,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import docker
 import pytest
 import requests
 import yaml
@@ -283,7 +284,8 @@ def test_rate_limit_and_certificate_renewal(ops):
     key of an earlier version (its CA certificate made again from it): requests above the limit get 429; the
     CA key is kept, not made again with the new curve; the certificate is renewed (new names, that CA), clients
     get that CA, nginx serves the new certificate. 2) no limit, and a renewal window longer than the
-    certificate's life: renewed again, same names, the CA stays."""
+    certificate's life: renewed again, same names, the CA stays. 3) the same: only the certificate changes, and
+    the registry container is not restarted for it (nginx, which alone reads it, is reloaded)."""
     pki = os.path.join(ops.config_dir, "pki")
     first = read(os.path.join(pki, "server.crt"))
     subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384",
@@ -324,3 +326,15 @@ def test_rate_limit_and_certificate_renewal(ops):
     third = read(os.path.join(pki, "server.crt"))
     assert third != second and read(os.path.join(pki, "ca.crt")) == ca
     assert served_certificate(ops) == pem_to_der(os.path.join(pki, "server.crt"))
+
+    # 3) only the certificate is renewed (a window one day longer than what is left of it). Behind the access
+    # front only nginx reads it, so nginx is reloaded and serves the new one while the registry container keeps
+    # running (no restart, no outage).
+    started = {name: docker.from_env().containers.get(name).attrs["State"]["StartedAt"]
+               for name in (ops.name, ops.name + "-front")}
+    run = ops.playbook("deploy.yml", oci_registry_tls_san=["registry.example.test"], oci_registry_tls_renew_days=401,
+                       oci_registry_tls_valid_days=402, distribution_config_backups_keep=1)
+    assert run.rc == 0, run.output[-3000:]
+    assert read(os.path.join(pki, "server.crt")) != third
+    assert served_certificate(ops) == pem_to_der(os.path.join(pki, "server.crt"))
+    assert {name: docker.from_env().containers.get(name).attrs["State"]["StartedAt"] for name in started} == started
