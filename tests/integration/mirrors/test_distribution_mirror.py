@@ -2,7 +2,8 @@
 collection deploying the default secure Distribution (TLS, access front, authentication service) with one
 mirror through playbooks/deploy.yml, and skopeo/curl pulling through the mirror's port.
 
-One module-scoped deployment; the tests run in order (each step builds on the previous one).
+One module-scoped deployment, which every test leaves as it found it, so that they pass in any order: the
+deploy also starts a second mirror, spare, which is the one the state=absent test removes.
 
 The mirror is given upstream credentials although the upstream is open: Distribution 2.x's proxy sends them
 only to a token (Bearer) realm (distribution v2.8.3 registry/proxy/proxyauth.go, getAuthURLs), which a plain
@@ -44,7 +45,11 @@ class Setup:
         self.mirror = {"name": "hub", "url": "http://upstream:5000", "username": UPSTREAM_USER,
                        "password": UPSTREAM_PASSWORD, "namespace": "hub", "port": self.mirror_port,
                        "repositories": ["library/*"], "ttl": "24h"}
-        self.dep.vars["oci_registry_mirrors"] = [self.mirror]
+        # A second mirror of the same upstream, for the test of state=absent (the others keep hub); no ttl, so
+        # that the ttl warning still names hub alone.
+        self.spare = {key: value for key, value in self.mirror.items() if key != "ttl"}
+        self.spare.update(name="spare", namespace="spare", port=free_port())
+        self.dep.vars["oci_registry_mirrors"] = [self.mirror, self.spare]
         # The mirror's access rules: namespace hub, private, alice may read.
         self.dep.vars["oci_registry_namespaces"] = [
             {"name": "hub", "public": False, "policies": [{"subjects": ["alice"], "actions": ["read"]}]}]
@@ -56,6 +61,11 @@ class Setup:
     @property
     def config_file(self):
         return os.path.join(self.dep.config_dir, "mirrors", "hub.yml")
+
+    def spare_present(self):
+        """Whether spare is still deployed (the state=absent test removes it)."""
+        return all(m.get("state", "present") == "present" for m in self.dep.vars["oci_registry_mirrors"]
+                   if m["name"] == "spare")
 
     def deploy(self, *args, **overrides):
         run = self.dep.playbook("deploy.yml", *args, **overrides)
@@ -79,7 +89,8 @@ class Setup:
         return int(status), body
 
     def remove(self):
-        _docker("rm", "-f", self.container, check=False)
+        for name in ("hub", "spare"):
+            _docker("rm", "-f", self.dep.name + "-mirror-" + name, check=False)
         self.upstream.remove()          # before the network it is connected to
         self.dep.remove()               # the registry, the front and all their networks
 
@@ -202,13 +213,18 @@ def test_a_repository_outside_the_globs_is_refused(setup):
 
 
 def test_oci_registry_info_reads_the_mirror_back_without_password(setup):
+    expected = [{
+        "name": "hub", "url": "http://upstream:5000", "username": UPSTREAM_USER, "tls_verify": True,
+        "repositories": ["library/*"], "namespace": "hub", "ttl": "24h", "port": setup.mirror_port}]
+    if setup.spare_present():  # and spare, unless the state=absent test removed it
+        expected.append({
+            "name": "spare", "url": "http://upstream:5000", "username": UPSTREAM_USER, "tls_verify": True,
+            "repositories": ["library/*"], "namespace": "spare", "ttl": None, "port": setup.spare["port"]})
     rc, result, output = run_module("oci_registry_info", {
         "registry_type": "distribution", "gather": ["mirrors"],
         "htpasswd_path": setup.dep.htpasswd, "front_config_path": os.path.join(setup.dep.front_dir, "nginx.conf")})
     assert rc == 0, output
-    assert result["oci_registry_mirrors"] == [{
-        "name": "hub", "url": "http://upstream:5000", "username": UPSTREAM_USER, "tls_verify": True,
-        "repositories": ["library/*"], "namespace": "hub", "ttl": "24h", "port": setup.mirror_port}]
+    assert result["oci_registry_mirrors"] == expected
     assert UPSTREAM_PASSWORD not in output
 
 
@@ -218,23 +234,31 @@ def test_a_second_deploy_changes_nothing(setup):
     assert run.changed == 0, run
 
 
-def test_a_public_mirror_namespace_is_pulled_anonymously(setup):
-    # The mirror's rules are its namespace's: make hub public (as init.yml would), reload nginx as the role does.
+def _hub_public(setup, public):
+    """Make hub public or private again (as init.yml would), reload nginx as the role does."""
     rc, result, output = run_module("oci_namespace", {
-        "registry_type": "distribution", "name": "hub", "public": True, "htpasswd_path": setup.dep.htpasswd,
+        "registry_type": "distribution", "name": "hub", "public": public, "htpasswd_path": setup.dep.htpasswd,
         "front_config_path": os.path.join(setup.dep.front_dir, "nginx.conf")})
     assert rc == 0 and result["changed"], output
     _docker("exec", setup.dep.name + "-front", "nginx", "-s", "reload")
-    deadline = time.monotonic() + 10
-    while True:
-        result = setup.pull("hub/" + MIRRORED, "v1", os.path.join(setup.dep.dir, "pull-public"), creds=None)
-        if result.returncode == 0 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert result.returncode == 0, result.stderr
-    # still read-only and still only the globs
-    status, _body = setup.curl("GET", "/v2/hub/%s/manifests/v1" % OUTSIDE)
-    assert status == 404
+
+
+def test_a_public_mirror_namespace_is_pulled_anonymously(setup):
+    # The mirror's rules are its namespace's.
+    _hub_public(setup, True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            result = setup.pull("hub/" + MIRRORED, "v1", os.path.join(setup.dep.dir, "pull-public"), creds=None)
+            if result.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert result.returncode == 0, result.stderr
+        # still read-only and still only the globs
+        status, _body = setup.curl("GET", "/v2/hub/%s/manifests/v1" % OUTSIDE)
+        assert status == 404
+    finally:
+        _hub_public(setup, False)  # private again, as deployed: the other tests expect it
 
 
 def test_the_upstream_password_is_in_no_output_or_log(setup):
@@ -246,20 +270,27 @@ def test_the_upstream_password_is_in_no_output_or_log(setup):
 
 
 def test_state_absent_removes_container_config_cache_and_server_block(setup):
-    mirror = dict(setup.mirror, state="absent")
+    """spare is removed; hub, which the other tests use, stays."""
+    spare = dict(setup.spare, state="absent")
+    container = setup.dep.name + "-mirror-spare"
+    config_file = os.path.join(setup.dep.config_dir, "mirrors", "spare.yml")
+    cache = setup.dep.vars["oci_registry_data_dir"] + "-mirrors/spare"
+    assert _docker("inspect", container, check=False).returncode == 0 and os.path.exists(config_file)
     # The access model is unchanged: not applied again (saves the init.yml part of a deploy).
-    run = setup.deploy("--diff", oci_registry_mirrors=[mirror], oci_registry_access_apply=False)
-    setup.dep.vars["oci_registry_mirrors"] = [mirror]
+    run = setup.deploy("--diff", oci_registry_mirrors=[setup.mirror, spare], oci_registry_access_apply=False)
+    setup.dep.vars["oci_registry_mirrors"] = [setup.mirror, spare]
     assert run.rc == 0, run
     assert UPSTREAM_PASSWORD not in run.output
-    assert _docker("inspect", setup.container, check=False).returncode != 0
-    assert not os.path.exists(setup.config_file)
-    assert not os.path.exists(setup.cache)
+    assert _docker("inspect", container, check=False).returncode != 0
+    assert not os.path.exists(config_file)
+    assert not os.path.exists(cache)
     with open(os.path.join(setup.dep.front_dir, "nginx.conf")) as handle:
-        assert "# Mirror hub" not in handle.read()
+        nginx = handle.read()
+    assert "# Mirror spare" not in nginx and "# Mirror hub:" in nginx
     result = subprocess.run(["curl", "-s", "--cacert", setup.dep.ca, "--max-time", "5", "-o", "/dev/null",
-                             "https://%s/v2/" % setup.mirror_host], capture_output=True, check=False)
+                             "https://127.0.0.1:%d/v2/" % setup.spare["port"]], capture_output=True, check=False)
     assert result.returncode != 0  # nothing listens on the mirror's port any more
+    assert _docker("inspect", setup.container, check=False).returncode == 0 and os.path.exists(setup.config_file)
     # The registry itself still answers.
     status = subprocess.run(["curl", "-s", "--cacert", setup.dep.ca, "--max-time", "20", "-o", "/dev/null",
                              "-w", "%{http_code}", "-u", "%s:%s" % setup.dep.admin, setup.dep.url + "/v2/"],
